@@ -13,13 +13,18 @@ def parse_chinese_numeral(text: str) -> int:
     """`十一` → 11, `一百零五` → 105, `二十` → 20. Raises ValueError on anything else."""
     if not text or any(ch not in _DIGITS and ch not in _UNITS for ch in text):
         raise ValueError(f"not a Chinese numeral: {text!r}")
-    total, digit = 0, None
+    total, digit, last_unit = 0, None, 10 ** 9
     for ch in text:
         if ch in _DIGITS:
+            if digit:  # two digits in a row ("一二", "五零") is no numeral
+                raise ValueError(f"not a Chinese numeral: {text!r}")
             digit = _DIGITS[ch]
         else:
-            total += (1 if digit is None else digit) * _UNITS[ch]
-            digit = None
+            unit = _UNITS[ch]
+            if unit >= last_unit or digit == 0:  # "十十", "十百", "零十"
+                raise ValueError(f"not a Chinese numeral: {text!r}")
+            total += (1 if digit is None else digit) * unit
+            digit, last_unit = None, unit
     return total + (digit or 0)
 
 

@@ -33,6 +33,8 @@ CHAPTER_RE = re.compile(rf"^第({N})([章节])(?:\s|　|$)")
 LIST_RE = re.compile(rf"^({N})、")
 ITEM_RE = re.compile(rf"^[（(]({N})[）)]")
 SUB_RE = re.compile(r"^(\d{1,2})[.．、](\d)?")
+# "1.0%", "1.5%": a decimal number that opens a line, never a sub-item marker.
+DECIMAL_RE = re.compile(r"^\d{1,2}[.．](?:0|\d%)")
 GB_RE = re.compile(r"^(\d+(?:\.\d+)+)(?:\s|　|$)")
 GB_ITEM_RE = re.compile(r"^([a-z])\)")
 # Lines that stay with the innermost clause: tables, their captions, (1) sub-points, ① marks.
@@ -170,11 +172,11 @@ class _Parser:
     def _starts_article(self, line: str) -> bool:
         if self.family == FAMILY_ARTICLES:
             m = ARTICLE_RE.match(line)
-            number: int | str | None = parse_chinese_numeral(m.group(1)) if m else None
+            number: int | str | None = _numeral(m.group(1)) if m else None
             pattern = ARTICLE_RE
         elif self.family == FAMILY_LIST:
             m = LIST_RE.match(line)
-            number = parse_chinese_numeral(m.group(1)) if m else None
+            number = _numeral(m.group(1)) if m else None
             pattern = LIST_RE
         else:
             m = GB_RE.match(line)
@@ -201,7 +203,7 @@ class _Parser:
             number: int | str | None = m.group(1) if m else None
         else:
             m = ITEM_RE.match(line)
-            number = parse_chinese_numeral(m.group(1)) if m else None
+            number = _numeral(m.group(1)) if m else None
         if number is None:
             return False
         existing = {u.item for u in self.article.children}
@@ -222,16 +224,18 @@ class _Parser:
         if self.family == FAMILY_GB:
             return False
         m = SUB_RE.match(line)
-        if not m:
+        if not m or DECIMAL_RE.match(line):
             return False
         assert self.article is not None
         number = int(m.group(1))
-        siblings = self.item.children if self.item is not None else self.article.children
-        last = max((int(u.sub_item if self.item is not None else u.item) for u in siblings), default=0)
+        # Under an article whose items are themselves "1.", "2." … the next one is an item too.
+        item_level = self.item is None or SUB_RE.match(self.item.lines[0]) is not None
+        siblings = self.article.children if item_level else self.item.children
+        last = max((int(u.item if item_level else u.sub_item) for u in siblings), default=0)
         # "1.0%" opens no sub-item, but "7.2个掘进工作面" after sub-item 6 does.
         if m.group(2) is not None and number != last + 1:
             return False
-        if self.item is None:
+        if item_level:
             # "1." directly under an article: it is the article's item.
             if number in {u.item for u in self.article.children}:
                 return False
@@ -315,6 +319,14 @@ class _Parser:
         out.append(clause)
         for child in unit.children:
             self._emit(child, clause_id, doc_lead, part_title, out)
+
+
+def _numeral(text: str) -> int | None:
+    """A malformed numeral ("十十") opens no clause; the line stays text."""
+    try:
+        return parse_chinese_numeral(text)
+    except ValueError:
+        return None
 
 
 def _gb_key(number: str) -> float:

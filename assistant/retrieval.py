@@ -1,0 +1,116 @@
+"""Hybrid retrieval: BM25 and dense candidates fused by reciprocal rank, optional rerank, filters.
+
+Pure: the dense searcher and the reranker are injected callables, so this module holds the
+retrieval logic without knowing about Chroma or models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from .lexical import BM25Index, Tokenizer
+from .model import Clause, Document
+from .normalize import clean_input
+from .store import ClauseStore
+
+
+class DenseSearch(Protocol):
+    def __call__(self, query: str, k: int, allowed_slugs: list[str] | None) -> list[tuple[str, float]]:
+        """Clause IDs with cosine similarity, best first."""
+
+
+Reranker = Callable[[str, list[str]], list[float]]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    documents: tuple[str, ...] = ()  # slugs
+    kinds: tuple[str, ...] = ()  # 法律, 部门规章, 国家标准 …
+    statuses: tuple[str, ...] = ()  # 现行有效 …; a status matches by prefix
+    industries: tuple[str, ...] = ()  # documents for these industries, plus general ones
+
+    def allows(self, doc: Document) -> bool:
+        if self.documents and doc.slug not in self.documents:
+            return False
+        if self.kinds and doc.kind not in self.kinds:
+            return False
+        if self.statuses and not any(doc.status.startswith(s) for s in self.statuses):
+            return False
+        if self.industries and doc.industries and not set(doc.industries) & set(self.industries):
+            return False
+        return True
+
+    @property
+    def active(self) -> bool:
+        return bool(self.documents or self.kinds or self.statuses or self.industries)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    clause: Clause
+    score: float  # fused RRF score (or reranker score when reranking)
+    bm25: float | None = None
+    dense: float | None = None
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+
+
+class Retriever:
+    def __init__(self, store: ClauseStore, bm25: BM25Index, tokenizer: Tokenizer,
+                 dense: DenseSearch | None = None, reranker: Reranker | None = None,
+                 rrf_k: int = 60, depth: int = 50, rerank_depth: int = 30):
+        self.store = store
+        self.bm25 = bm25
+        self.tokenizer = tokenizer
+        self.dense = dense
+        self.reranker = reranker
+        self.rrf_k = rrf_k
+        self.depth = depth
+        self.rerank_depth = rerank_depth
+        self._position = {cid: i for i, cid in enumerate(bm25.ids)}
+
+    @property
+    def mode(self) -> str:
+        return "hybrid" if self.dense is not None else "bm25"
+
+    def _allowed(self, filters: SearchFilters | None) -> tuple[set[int] | None, list[str] | None]:
+        if filters is None or not filters.active:
+            return None, None
+        slugs = [s for s, d in self.store.documents.items() if filters.allows(d)]
+        allowed_ids = {i for cid, i in self._position.items() if self.store.clauses[cid].doc_slug in slugs}
+        return allowed_ids, slugs
+
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
+               use_dense: bool = True, use_bm25: bool = True) -> list[SearchHit]:
+        """Best `k` clauses for `query`; `use_dense`/`use_bm25` switch a ranker off for comparison."""
+        query = clean_input(query)
+        if not query or k <= 0:
+            return []
+        allowed, slugs = self._allowed(filters)
+        if slugs is not None and not slugs:
+            return []
+        lexical = self.bm25.top(self.tokenizer.tokens(query), self.depth, allowed) if use_bm25 else []
+        dense = self.dense(query, self.depth, slugs) if (use_dense and self.dense is not None) else []
+        fused: dict[str, float] = {}
+        for ranking in (lexical, dense):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        bm25_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(lexical)}
+        dense_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(dense)}
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        scores = dict(fused)
+        if self.reranker is not None and order:
+            head = order[: self.rerank_depth]
+            rerank_scores = self.reranker(query, [self.store.index_text(self.store.clauses[c]) for c in head])
+            scores.update(zip(head, rerank_scores))
+            order = sorted(head, key=lambda cid: -scores[cid]) + order[self.rerank_depth:]
+        hits = []
+        for cid in order[:k]:
+            b, d = bm25_info.get(cid), dense_info.get(cid)
+            hits.append(SearchHit(
+                clause=self.store.clauses[cid], score=scores[cid],
+                bm25=b[0] if b else None, bm25_rank=b[1] if b else None,
+                dense=d[0] if d else None, dense_rank=d[1] if d else None,
+            ))
+        return hits

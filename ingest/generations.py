@@ -1,0 +1,129 @@
+"""Index generations in the data dir: build a new one beside the current, then switch atomically.
+
+Layout of `data_dir`:
+    CURRENT                 name of the generation readers use (replaced atomically)
+    generations/<name>/     store.json, tokens.json, terms.txt, sources.json, chroma/, READY
+    embeddings.sqlite       embedding cache shared by all generations
+    ingest.lock             one ingest at a time
+
+A generation without READY is unfinished (a crash or kill during ingest) and is never read;
+the next ingest removes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+READY = "READY"
+KEEP_PREVIOUS = 2
+
+
+class NoIndexError(RuntimeError):
+    def __str__(self) -> str:
+        return "索引尚未建立，请先运行 hazard ingest / no index yet: run `hazard ingest` first"
+
+
+class IngestBusyError(RuntimeError):
+    def __str__(self) -> str:
+        return "另一个入库进程正在运行 / another ingest is running"
+
+
+def generations_dir(data_dir: Path) -> Path:
+    return data_dir / "generations"
+
+
+def current_name(data_dir: Path) -> str | None:
+    try:
+        name = (data_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name if name and (generations_dir(data_dir) / name / READY).exists() else None
+
+
+def current_path(data_dir: Path) -> Path:
+    name = current_name(data_dir)
+    if name is None:
+        raise NoIndexError()
+    return generations_dir(data_dir) / name
+
+
+def new_generation(data_dir: Path) -> Path:
+    name = time.strftime("g%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    path = generations_dir(data_dir) / name
+    path.mkdir(parents=True)
+    return path
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(data_dir: Path, generation: Path) -> None:
+    """Mark `generation` complete and make it current in one atomic rename."""
+    (generation / READY).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"), encoding="utf-8")
+    _fsync_dir(generation)
+    tmp = data_dir / f"CURRENT.{uuid.uuid4().hex[:6]}.tmp"
+    tmp.write_text(generation.name, encoding="utf-8")
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, data_dir / "CURRENT")
+    _fsync_dir(data_dir)
+
+
+def prune(data_dir: Path, keep: int = KEEP_PREVIOUS) -> list[str]:
+    """Remove unfinished generations and all but `keep` previous finished ones."""
+    root = generations_dir(data_dir)
+    if not root.exists():
+        return []
+    current = current_name(data_dir)
+    finished = sorted(p for p in root.iterdir() if (p / READY).exists() and p.name != current)
+    removed = []
+    for path in root.iterdir():
+        if path.name == current:
+            continue
+        if not (path / READY).exists() or path in finished[: max(0, len(finished) - keep)]:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    for tmp in data_dir.glob("CURRENT.*.tmp"):
+        tmp.unlink(missing_ok=True)
+    return removed
+
+
+@contextmanager
+def ingest_lock(data_dir: Path) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestBusyError() from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
