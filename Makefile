@@ -1,0 +1,35 @@
+# The README's two commands are `make run` and `make test`; everything else is a helper.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.install-stamp
+
+.PHONY: install run ingest test eval bench clean
+
+install: $(STAMP)
+
+# torch first, pinned to the CPU wheel on disk, so sentence-transformers pulls no CUDA.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+ingest: install
+	$(BIN)/hazard ingest
+
+run: ingest
+	$(BIN)/hazard docs
+	$(BIN)/hazard search "有限空间作业没有人监护算重大隐患吗" -k 5
+
+test: install
+	$(BIN)/pytest
+
+eval: ingest
+	$(BIN)/hazard eval retrieval --check-floors
+
+bench: install
+	$(BIN)/python -m eval.bench
+
+clean:
+	rm -rf data .test-cache eval/reports

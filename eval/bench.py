@@ -1,0 +1,104 @@
+"""`make bench`: cold ingest, no-op re-ingest, search latency, peak RSS. Prints a table, writes JSON.
+
+Run as `python -m eval.bench [--corpus DIR] [--out FILE]`. The cold ingest uses a fresh data
+dir (no embedding cache) so it measures the real first-run cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from api.settings import get_settings
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_ingest_and_search(corpus: Path, backend: str) -> dict:
+    from eval.retrieval import load_questions
+    from ingest.embeddings import embedding_key, make_embeddings
+    from ingest.index import open_index
+    from ingest.pipeline import ingest
+
+    key = embedding_key(backend)
+    results: dict = {"backend": backend}
+    with tempfile.TemporaryDirectory(prefix="hazard-bench-") as tmp:
+        data = Path(tmp) / "data"
+        started = time.perf_counter()
+        report = ingest(corpus, data, key, lambda: make_embeddings(backend))
+        results["cold_ingest_s"] = time.perf_counter() - started
+        results["clauses"] = sum(d.clauses for d in report.docs if d.status in ("新增", "更新", "未变"))
+        results["embedded"] = report.embedded
+        started = time.perf_counter()
+        noop = ingest(corpus, data, key, lambda: make_embeddings(backend))
+        results["noop_reingest_s"] = time.perf_counter() - started
+        results["noop_changed"] = noop.changed
+
+        embeddings = make_embeddings(backend)
+        index = open_index(data, embeddings)
+        questions = [q["question"] for q in load_questions()]
+        for q in questions[:5]:  # warm-up: first query pays lazy initialisation
+            index.retriever.search(q, k=10)
+        latencies = []
+        for q in questions:
+            t0 = time.perf_counter()
+            index.retriever.search(q, k=10)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        results["search_queries"] = len(latencies)
+        results["search_p50_ms"] = _percentile(latencies, 50)
+        results["search_p95_ms"] = _percentile(latencies, 95)
+        results["search_mean_ms"] = statistics.fmean(latencies)
+    results["peak_rss_mb"] = _rss_mb()
+    return results
+
+
+def format_table(results: dict) -> str:
+    rows = [
+        ("backend", results["backend"]),
+        ("clauses indexed", f"{results['clauses']}"),
+        ("cold ingest (s)", f"{results['cold_ingest_s']:.1f}"),
+        ("no-op re-ingest (s)", f"{results['noop_reingest_s']:.3f}"),
+        ("search p50 (ms)", f"{results['search_p50_ms']:.1f}"),
+        ("search p95 (ms)", f"{results['search_p95_ms']:.1f}"),
+        ("search queries", f"{results['search_queries']}"),
+        ("peak RSS (MB)", f"{results['peak_rss_mb']:.0f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--backend", default=None)
+    parser.add_argument("--out", type=Path, default=Path("eval/reports/bench.json"))
+    args = parser.parse_args()
+    settings = get_settings()
+    corpus = args.corpus or settings.corpus_dir
+    results = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
+    results["retrieval"] = bench_ingest_and_search(corpus, args.backend or settings.embeddings)
+    print("基准测试 benchmark")
+    print(format_table(results["retrieval"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
