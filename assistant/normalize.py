@@ -32,7 +32,8 @@ _SPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
 _CJK_ASCII_GAP = re.compile(rf"(?<=[{CJK}，。；：、）〕》”])[ \u00a0]+(?=[0-9A-Za-z%])")
 _ASCII_CJK_GAP = re.compile(rf"(?<=[0-9A-Za-z%³²])[ \u00a0]+(?=[{CJK}（〔《“，。；：、])")
 _ALL_SPACE = re.compile(r"\s+")
-_TAG = re.compile(r"<[^>]+>")
+# Only real tag names: coal table cells contain "1000<A≤2500" and "A>10000" as plain text.
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 
 def strip_pinyin_annotations(text: str) -> str:
