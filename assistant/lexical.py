@@ -29,6 +29,7 @@ STOPWORDS = frozenset(
     "还是 一下 一个 我们 他们 你们 我 你 他 她 它 算 算不算 要 会 能 可以 需要 请问".split()
 )
 _PUNCT = re.compile(r"^[\W_]+$")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _FRAGMENT_SPLIT = re.compile(
     r"[，。；：、！？（）()《》“”\"'\s\[\]【】〔〕<>/=·…—\-]|"
     r"(?:或者|以及|并且|的|和|与|及|未|在|对|等|有|是|为|由|应当|按照|不|下列|之一)"
@@ -66,13 +67,19 @@ class Tokenizer:
             self._jieba.add_word(for_search(term), freq=20000)
 
     def tokens(self, text: str) -> list[str]:
-        """Search-mode tokens (long words and their sub-words) without stopwords/punctuation."""
+        """Search-mode words (long words and their sub-words) plus CJK character bigrams.
+
+        Bigrams keep colloquial wording, typos and words jieba splits differently matchable.
+        """
+        text = for_search(text)
         out = []
-        for tok in self._jieba.lcut_for_search(for_search(text), HMM=True):
+        for tok in self._jieba.lcut_for_search(text, HMM=True):
             tok = tok.strip()
             if not tok or tok in STOPWORDS or _PUNCT.match(tok):
                 continue
             out.append(tok)
+        for run in _CJK_RUN.findall(text):
+            out.extend("\u0001" + run[i:i + 2] for i in range(len(run) - 1))
         return out
 
 

@@ -13,6 +13,12 @@ from .lexical import BM25Index, Tokenizer
 from .model import Clause, Document
 from .normalize import clean_input
 from .store import ClauseStore
+from .synonyms import Synonyms
+
+# Question words that ask for penalties, and for a major-hazard determination.
+PENALTY_CUES = ("罚", "处罚", "追责", "追究", "判刑", "判几年", "坐牢", "法律责任", "吊销", "拘留")
+DETERMINATION_CUES = ("重大隐患", "重大事故隐患", "算不算", "算重大", "定重大", "判定", "能定")
+INTENT_BOOST = 1.2
 
 
 class DenseSearch(Protocol):
@@ -59,7 +65,7 @@ class SearchHit:
 class Retriever:
     def __init__(self, store: ClauseStore, bm25: BM25Index, tokenizer: Tokenizer,
                  dense: DenseSearch | None = None, reranker: Reranker | None = None,
-                 rrf_k: int = 60, depth: int = 50, rerank_depth: int = 30):
+                 synonyms: Synonyms | None = None, rrf_k: int = 20, depth: int = 50, rerank_depth: int = 30):
         self.store = store
         self.bm25 = bm25
         self.tokenizer = tokenizer
@@ -68,6 +74,7 @@ class Retriever:
         self.rrf_k = rrf_k
         self.depth = depth
         self.rerank_depth = rerank_depth
+        self.synonyms = synonyms or Synonyms()
         self._position = {cid: i for i, cid in enumerate(bm25.ids)}
 
     @property
@@ -90,12 +97,15 @@ class Retriever:
         allowed, slugs = self._allowed(filters)
         if slugs is not None and not slugs:
             return []
-        lexical = self.bm25.top(self.tokenizer.tokens(query), self.depth, allowed) if use_bm25 else []
-        dense = self.dense(query, self.depth, slugs) if (use_dense and self.dense is not None) else []
+        expansions = self.synonyms.expand(query)
+        expanded = f"{query}（{'、'.join(expansions)}）" if expansions else query
+        lexical = self.bm25.top(self.tokenizer.tokens(expanded), self.depth, allowed) if use_bm25 else []
+        dense = self.dense(expanded, self.depth, slugs) if (use_dense and self.dense is not None) else []
         fused: dict[str, float] = {}
         for ranking in (lexical, dense):
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        self._apply_intent(query, fused)
         bm25_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(lexical)}
         dense_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(dense)}
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
@@ -114,3 +124,17 @@ class Retriever:
                 dense=d[0] if d else None, dense_rank=d[1] if d else None,
             ))
         return hits
+
+    def _apply_intent(self, query: str, fused: dict[str, float]) -> None:
+        """Penalty questions lean to 法律责任 clauses, determination questions to the criteria."""
+        wants_penalty = any(cue in query for cue in PENALTY_CUES)
+        wants_criteria = any(cue in query for cue in DETERMINATION_CUES)
+        if not (wants_penalty or wants_criteria):
+            return
+        for cid in fused:
+            clause = self.store.clauses[cid]
+            doc = self.store.documents[clause.doc_slug]
+            if wants_penalty and ("法律责任" in clause.chapter or "罚款" in clause.text or doc.kind == "司法解释"):
+                fused[cid] *= INTENT_BOOST
+            if wants_criteria and doc.role == "criteria":
+                fused[cid] *= INTENT_BOOST

@@ -71,6 +71,12 @@ class ClauseStore:
         head = doc.short_title or doc.title
         return f"{head}\n{strip_markup(clause.search_text)}"
 
+    def embed_text(self, clause: Clause) -> str:
+        """What the dense model reads: short title and the clause's own words. The lead-in
+        is left out because siblings share it and it drowns what tells them apart."""
+        doc = self.documents[clause.doc_slug]
+        return f"{doc.short_title or doc.title}\n{strip_markup(clause.text)}"
+
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {

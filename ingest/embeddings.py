@@ -76,7 +76,8 @@ class SentenceTransformerEmbeddings(KeyedEmbeddings):
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self.model_key = embedding_key("sentence-transformers", str(path), query_prefix, passage_prefix)

@@ -9,6 +9,7 @@ from assistant.lexical import BM25Index, Tokenizer
 from assistant.retrieval import Retriever
 from assistant.store import ClauseStore
 from ingest import generations as gen
+from ingest.manifest import load_synonyms
 
 
 class IndexMismatchError(RuntimeError):
@@ -42,5 +43,6 @@ def open_index(data_dir: Path, embeddings=None, reranker=None) -> Index:
         from ingest.vectors import ChromaDenseSearch
 
         dense = ChromaDenseSearch.open(path / "chroma", embeddings.embed_query_vector)
-    retriever = Retriever(store, bm25, Tokenizer(terms), dense=dense, reranker=reranker)
+    retriever = Retriever(store, bm25, Tokenizer(terms), dense=dense, reranker=reranker,
+                          synonyms=load_synonyms())
     return Index(path.name, path, store, retriever)

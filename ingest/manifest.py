@@ -95,3 +95,14 @@ def load_manifest(path: Path | None = None) -> Manifest:
     else:
         text = path.read_text(encoding="utf-8")
     return parse_manifest(yaml.safe_load(text) or {})
+
+
+def load_synonyms(path: Path | None = None):
+    """The team's colloquial → official term table (corpus/synonyms.yaml)."""
+    from assistant.synonyms import Synonyms
+
+    if path is None:
+        text = resources.files("corpus").joinpath("synonyms.yaml").read_text(encoding="utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return Synonyms.from_mapping(yaml.safe_load(text) or {})

@@ -25,7 +25,7 @@ from ingest.loaders import FORMAT_PRIORITY, SUPPORTED_SUFFIXES, file_sha256, loa
 from ingest.manifest import Manifest, load_manifest
 from ingest.structure import StructureError
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "3"
 EMBED_CHARS = 320
 ADDED, UPDATED, UNCHANGED, REMOVED, FAILED, SKIPPED = "新增", "更新", "未变", "删除", "失败", "跳过"
 
@@ -246,7 +246,8 @@ def _write_generation(generation: Path, data_dir: Path, parsed: dict[str, Parsed
     embeddings = make_embeddings()
     if embeddings is None:
         return 0, 0
-    return _write_vectors(generation, data_dir, store, ids, texts, embeddings, progress)
+    passages = [store.embed_text(store.clauses[cid]) for cid in ids]
+    return _write_vectors(generation, data_dir, store, ids, passages, embeddings, progress)
 
 
 def _write_vectors(generation, data_dir, store, ids, texts, embeddings, progress):

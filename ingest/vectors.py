@@ -74,7 +74,9 @@ def write_collection(path: Path, ids: list[str], vectors: np.ndarray, metadatas:
                      batch: int = 1000) -> None:
     """Create the generation's Chroma collection (cosine space) from ready vectors."""
     client = open_persistent(path)
-    collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
+    # A few thousand clauses: a wide HNSW search makes the ranking effectively exact and stable.
+    collection = client.get_or_create_collection(COLLECTION, metadata={
+        "hnsw:space": "cosine", "hnsw:construction_ef": 200, "hnsw:search_ef": 200, "hnsw:M": 32})
     for i in range(0, len(ids), batch):
         collection.add(ids=ids[i:i + batch], embeddings=vectors[i:i + batch].tolist(),
                        metadatas=metadatas[i:i + batch])

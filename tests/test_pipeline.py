@@ -214,3 +214,14 @@ def test_index_built_with_another_model_is_refused(corpus, tmp_path, minilm):
         open_index(data, minilm)
     sources = json.loads((gen.current_path(data) / "sources.json").read_text(encoding="utf-8"))
     assert sources["fingerprint"]["embedding"] == "none"
+
+
+def test_document_with_no_articles_fails_without_touching_the_index(corpus, tmp_path):
+    data = tmp_path / "data"
+    first = _run(corpus, data)
+    _write(corpus, "notes.md", "# 会议纪要\n\n今天讨论了安全生产工作，大家发言踊跃。\n")
+    report = _run(corpus, data)
+    assert [d.path for d in report.failures] == ["notes.md"]
+    assert "未识别到条款结构" in report.failures[0].error
+    assert {"doc-a:2:1", "doc-b:2"} <= _ids(data)
+    assert report.generation != first.generation  # the good files were re-published
