@@ -1,0 +1,208 @@
+"""Match a criterion's conditions against a described situation (pure, deterministic).
+
+Each condition comes out `met`, `contradicted` or `unknown`, with the span of the input that
+decided it. Negation and affirmation are read from cue words next to the matched term in the
+same clause of the sentence: 未设置/没有/坏了/失效 … against 已设置/有/装了/正常 ….
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .criteria import MISSING, NUMBER, PRESENT, Alternative, Condition
+from .normalize import clean_input, fold_width
+from .numerals import parse_chinese_numeral
+
+MET, CONTRADICTED, UNKNOWN = "met", "contradicted", "unknown"
+
+NEG_BEFORE = ("没有", "没装", "没设", "没配", "没做", "没搞", "未经", "从不", "从没", "不是", "缺少", "缺乏",
+              "未", "没", "无", "缺", "不", "非", "忘了", "取消了", "拆了", "拆掉了", "停了", "关了")
+NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失", "失效", "失灵", "不灵", "坏了", "坏", "损坏",
+             "故障", "不能", "不好使", "不起作用", "不工作", "不管用", "不响", "不亮", "不全", "不够", "不足",
+             "未", "被拆", "拆了", "拆掉", "停用", "关闭", "关了", "短接", "过期", "不合格", "没用", "不用",
+             "没开", "不开", "没装", "没配", "没做", "缺", "堵死", "堵住", "堵塞", "封死", "锁死", "挪作他用")
+POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
+              "落实了", "做了", "都有", "有")
+POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
+SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|米|m|人|名|个|台|mm|kpa|mpa|小时|h|天|月|年|倍|吨|t|层)?")
+_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百]+)\s*(个|人|名|台|米|层|倍|天|年|月|小时)")
+
+
+def prepare(text: str) -> str:
+    """The form conditions are matched against: cleaned, simplified, width-folded, lower case."""
+    return fold_width(clean_input(text))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    condition: Condition
+    status: str
+    span: str = ""  # the part of the input that decided it
+
+    def to_dict(self) -> dict:
+        return {"fact": self.condition.fact, "status": self.status, "evidence": self.span,
+                "question": self.condition.ask}
+
+
+@dataclass(frozen=True)
+class AlternativeResult:
+    alternative: Alternative
+    status: str  # met | failed | open
+    evidence: tuple[Evidence, ...]
+    excluded_by: str = ""
+
+    @property
+    def met(self) -> list[Evidence]:
+        return [e for e in self.evidence if e.status == MET]
+
+    @property
+    def contradicted(self) -> list[Evidence]:
+        return [e for e in self.evidence if e.status == CONTRADICTED]
+
+    @property
+    def unknown(self) -> list[Evidence]:
+        return [e for e in self.evidence if e.status == UNKNOWN]
+
+    @property
+    def coverage(self) -> float:
+        n = len(self.evidence) or 1
+        return len(self.met) / n
+
+
+def _segments(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for m in SEGMENT.finditer(text):
+        out.append((start, text[start:m.start()]))
+        start = m.end()
+    out.append((start, text[start:]))
+    return [(s, seg) for s, seg in out if seg.strip()]
+
+
+def _polarity(segment: str, start: int, end: int, before_only: bool) -> tuple[int, int]:
+    """(distance to nearest negation cue, distance to nearest affirmation cue) around [start, end).
+
+    A stated fact is negated only by a cue before it: in "除尘器没有泄爆" the 没有 belongs to
+    泄爆, and the dust collector itself is there."""
+    before, after = segment[max(0, start - 8):start], segment[end:end + 12]
+    inf = 99
+
+    def nearest_before(cues):
+        best = inf
+        for cue in cues:
+            i = before.rfind(cue)
+            if i >= 0:
+                best = min(best, len(before) - (i + len(cue)))
+        return best
+
+    def nearest_after(cues):
+        best = inf
+        for cue in cues:
+            i = after.find(cue)
+            if i >= 0:
+                best = min(best, i)
+        return best
+
+    if before_only:
+        return nearest_before(NEG_BEFORE), nearest_before(POS_BEFORE)
+    neg = min(nearest_before(NEG_BEFORE), nearest_after(NEG_AFTER))
+    pos = min(nearest_before(POS_BEFORE), nearest_after(POS_AFTER))
+    return neg, pos
+
+
+def _self_negated(term: str) -> bool:
+    return term.startswith(("未", "没", "无", "缺", "不")) and not term.startswith(("无缝", "不锈", "不燃", "无机"))
+
+
+def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> list[tuple[str, str, str]]:
+    """Occurrences of any term: (term, polarity, segment) with polarity neg | pos | neutral."""
+    found = []
+    for seg_start, segment in _segments(text):
+        for term in terms:
+            key = prepare(term)
+            if not key:
+                continue
+            idx = segment.find(key)
+            while idx >= 0:
+                if _self_negated(key):
+                    polarity = "neg"
+                else:
+                    neg, pos = _polarity(segment, idx, idx + len(key), before_only)
+                    # On a tie the negation wins: 有 sits inside 没有.
+                    polarity = "neutral" if neg == pos == 99 else "neg" if neg <= pos else "pos"
+                found.append((term, polarity, segment.strip()))
+                idx = segment.find(key, idx + len(key))
+    return found
+
+
+def _numbers(segment: str) -> list[tuple[float, str]]:
+    out = [(float(v), (u or "").lower()) for v, u in _NUMBER.findall(segment)]
+    for v, u in _CN_NUMBER.findall(segment):
+        try:
+            out.append((float(parse_chinese_numeral(v.replace("两", "二"))), u))
+        except ValueError:
+            pass
+    return out
+
+
+def _compare(x: float, op: str, value: float) -> bool:
+    return {">": x > value, ">=": x >= value, "<": x < value, "<=": x <= value}.get(op, False)
+
+
+def evaluate_condition(condition: Condition, text: str) -> Evidence:
+    """`text` must come from `prepare`."""
+    stated = condition.kind != MISSING
+    hits = find_term(text, condition.terms, before_only=stated)
+    contra = find_term(text, condition.contra, before_only=stated)
+    if condition.kind == NUMBER:
+        unit = prepare(condition.unit)
+        for _, _, segment in hits:
+            numbers = [n for n, u in _numbers(segment) if not unit or u == unit or (unit in ("人", "名") and u in ("人", "名"))]
+            if numbers and condition.value is not None:
+                ok = any(_compare(n, condition.op, condition.value) for n in numbers)
+                return Evidence(condition, MET if ok else CONTRADICTED, segment)
+        return Evidence(condition, UNKNOWN)
+    if condition.kind == MISSING:
+        for _, polarity, segment in hits:
+            if polarity == "neg":
+                return Evidence(condition, MET, segment)
+        for _, polarity, segment in contra:
+            if polarity != "neg":
+                return Evidence(condition, CONTRADICTED, segment)
+        for _, polarity, segment in hits:
+            if polarity == "pos":
+                return Evidence(condition, CONTRADICTED, segment)
+        return Evidence(condition, UNKNOWN)
+    # PRESENT: a stated fact; a negated contra word states it too (不是框架结构 → 非框架结构).
+    for _, polarity, segment in contra:
+        if polarity != "neg":
+            return Evidence(condition, CONTRADICTED, segment)
+    for term, polarity, segment in hits:
+        if polarity != "neg" or _self_negated(prepare(term)):
+            return Evidence(condition, MET, segment)
+    for _, polarity, segment in contra:
+        if polarity == "neg":
+            return Evidence(condition, MET, segment)
+    for _, polarity, segment in hits:
+        if polarity == "neg":
+            return Evidence(condition, CONTRADICTED, segment)
+    return Evidence(condition, UNKNOWN)
+
+
+def evaluate_alternative(alternative: Alternative, text: str) -> AlternativeResult:
+    for _, polarity, segment in find_term(text, alternative.excepts):
+        if polarity != "neg":
+            return AlternativeResult(alternative, "failed", (), excluded_by=segment)
+    evidence = tuple(evaluate_condition(c, text) for c in alternative.conditions)
+    if evidence and all(e.status == MET for e in evidence):
+        status = "met"
+    elif any(e.status == CONTRADICTED for e in evidence):
+        status = "failed"
+    else:
+        status = "open"
+    return AlternativeResult(alternative, status, evidence)
+
+
+__all__ = ["MET", "CONTRADICTED", "UNKNOWN", "PRESENT", "MISSING", "NUMBER", "prepare", "Evidence",
+           "AlternativeResult", "evaluate_condition", "evaluate_alternative", "find_term"]
