@@ -200,6 +200,66 @@ def search(query: str, k: int, documents, kinds, statuses, industries, mode: str
         click.echo("   " + r["quote"].replace("\n", "\n   ")[:400])
 
 
+@main.command()
+@click.argument("situation", required=False)
+@click.option("--industry", default="", help="行业：冶金、有色、建材、机械、轻工、纺织、烟草、商贸、煤矿…")
+@click.option("--domain", "domains", multiple=True, help="专项领域：粉尘涉爆、涉氨制冷、有限空间、金属冶炼")
+@click.option("--jsonl", "jsonl_in", type=click.Path(path_type=Path, exists=True), default=None,
+              help="批量：每行 {\"id\", \"situation\", \"industry\"?}")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="批量结果输出（JSONL）")
+@click.option("--json", "as_json", is_flag=True, help="输出JSON")
+def classify(situation: str | None, industry: str, domains, jsonl_in: Path | None, out_path: Path | None,
+             as_json: bool) -> None:
+    """判定现场情形：重大事故隐患 / 一般事故隐患 / 需补充信息 / 不属于隐患描述，并引用条款。"""
+    from api.contracts import decision_json
+    from api.services import build_classifier
+    from assistant.classifier import LABEL_ZH, InputError, Profile
+
+    if jsonl_in is None and not situation:
+        _fail("请提供情形描述，或用 --jsonl 指定批量文件 / give a situation or --jsonl")
+    classifier = build_classifier(open_current_index(with_models=True))
+    if jsonl_in is not None:
+        _classify_jsonl(classifier, jsonl_in, out_path, industry)
+        return
+    try:
+        decision = classifier.classify(situation, Profile(industry, tuple(domains)))
+    except InputError as exc:
+        _fail(str(exc))
+    data = decision_json(classifier, decision)
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(f"判定：{LABEL_ZH[decision.label]}")
+    click.echo(decision.explanation)
+    for q in decision.questions:
+        click.echo(f"  ？ {q}")
+
+
+def _classify_jsonl(classifier, path: Path, out_path: Path | None, default_industry: str) -> None:
+    from api.contracts import decision_json
+    from assistant.classifier import InputError, Profile
+
+    out = open(out_path, "w", encoding="utf-8") if out_path else sys.stdout
+    failures = 0
+    try:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                profile = Profile(row.get("industry") or default_industry, tuple(row.get("domains") or ()))
+                data = decision_json(classifier, classifier.classify(row.get("situation") or "", profile), row.get("id"))
+            except (json.JSONDecodeError, InputError, AttributeError) as exc:
+                failures += 1
+                data = {"id": row.get("id") if isinstance(row, dict) else None, "error": f"第{n}行：{exc}"}
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    finally:
+        if out_path:
+            out.close()
+    if failures:
+        click.echo(f"{failures} 行无法判定（见输出中的 error）", err=True)
+
+
 @main.group("eval")
 def eval_group() -> None:
     """评测：检索等（输出指标并写JSON报告）。"""
@@ -223,6 +283,29 @@ def eval_retrieval(data_path: Path | None, out_path: Path, modes: str, check_flo
     click.echo(f"报告已写入 {out_path}")
     if check_floors:
         problems = below_floors(report)
+        for p in problems:
+            click.echo(f"低于下限：{p}", err=True)
+        sys.exit(1 if problems else 0)
+
+
+@eval_group.command("classify")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, help="评测集（默认 eval/data/classify.jsonl）")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=Path("eval/reports/classify.json"))
+@click.option("--check-floors", is_flag=True, help="低于 eval/floors.json 的下限时以非零退出")
+def eval_classify(data_path: Path | None, out_path: Path, check_floors: bool) -> None:
+    """判定评测：准确率、各标签P/R/F1、重大隐患召回、误判重大率、条款命中、改写一致性。"""
+    from api.services import build_classifier
+    from eval.classify import below_floors, evaluate, format_report, load_situations
+    from eval.retrieval import load_floors
+
+    classifier = build_classifier(open_current_index(with_models=True))
+    report = evaluate(classifier, load_situations(data_path))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(format_report(report))
+    click.echo(f"报告已写入 {out_path}")
+    if check_floors:
+        problems = below_floors(report, load_floors())
         for p in problems:
             click.echo(f"低于下限：{p}", err=True)
         sys.exit(1 if problems else 0)

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     embedding_passage_prefix: str = ""
     reranker_path: str = ""
 
+    # Optional LLM adjudicator (any OpenAI-compatible endpoint); empty base URL = off.
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_timeout: float = 10.0
+
     def embedding_options(self) -> dict[str, str]:
         return {
             "model_path": self.embedding_model_path,

@@ -17,7 +17,8 @@ from .citation import cite
 from .model import ARTICLE, Citation, Clause
 from .store import ClauseStore
 
-DETERMINATION = re.compile(r"判定为(一项)?重大(事故)?隐患|重大事故隐患，是指有下列情形|重大事故隐患$")
+DETERMINATION = re.compile(r"判定为(一项)?重大(事故)?隐患|重大事故隐患，是指有下列情形")
+PART_HEADING = re.compile(r"重大事故隐患$")  # 一、金属非金属地下矿山重大事故隐患
 
 # Condition kinds.
 PRESENT = "present"  # the fact must be stated (粉尘爆炸危险场所, 多层建筑)
@@ -98,8 +99,11 @@ def criterion_clauses(store: ClauseStore) -> list[Clause]:
                 continue
             head = clause.text.split("\n")[0]
             if doc.family == "list":
+                # List items sit under the document's lead-in; metal-mine parts are headed
+                # "一、金属非金属地下矿山重大事故隐患".
                 head = clause.part_title or doc.lead_in
-            if DETERMINATION.search(head.rstrip("：:。 ")) or (doc.family == "list" and DETERMINATION.search(doc.lead_in)):
+            head = head.rstrip("：:。 ")
+            if DETERMINATION.search(head) or (clause.part_title and PART_HEADING.search(head)):
                 out.extend(_leaves(store, clause))
     return out
 
@@ -179,3 +183,13 @@ def build_registry(store: ClauseStore, annotations: dict[str, dict[str, Any]],
             annotated=bool(data),
         )
     return Registry(criteria)
+
+
+def criterion_status(results) -> str:
+    """A criterion is met when one alternative is met, failed when every alternative failed."""
+    statuses = [r.status for r in results]
+    if "met" in statuses:
+        return "met"
+    if statuses and all(st == "failed" for st in statuses):
+        return "failed"
+    return "open"

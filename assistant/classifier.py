@@ -1,0 +1,315 @@
+"""Classify a described on-site situation: major / general / insufficient / out_of_scope.
+
+normalize → split into findings → infer industry and domains → candidate criteria (retrieval
+plus the annotations' own terms) → match conditions → decide per finding → most severe label.
+Deterministic and offline; pure apart from the injected retriever.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .citation import cite
+from .criteria import Criterion, Registry, criterion_status
+from .matching import CONTRADICTED, MET, UNKNOWN, AlternativeResult, evaluate_alternative, find_term, prepare
+from .model import Citation
+from .normalize import clean_input
+from .retrieval import Retriever, SearchFilters
+from .store import ClauseStore
+
+MAJOR, GENERAL, INSUFFICIENT, OUT_OF_SCOPE = "major", "general", "insufficient", "out_of_scope"
+SEVERITY = {MAJOR: 3, INSUFFICIENT: 2, GENERAL: 1, OUT_OF_SCOPE: 0}
+LABEL_ZH = {MAJOR: "重大事故隐患", GENERAL: "一般事故隐患", INSUFFICIENT: "需补充信息", OUT_OF_SCOPE: "不属于事故隐患描述"}
+DEFINITION_CLAUSE = "hazard-investigation-rules:3"
+MAX_INPUT = 20000
+
+# Words that make a description a safety finding even when no criterion is near.
+HAZARD_CUES = (
+    "隐患", "违规", "违章", "未", "没有", "没", "无证", "缺", "损坏", "破损", "失效", "过期", "堆放", "占用",
+    "堵塞", "泄漏", "漏", "超", "不合格", "不规范", "不符合", "私拉", "乱接", "裸露", "积水", "积尘", "裂缝",
+    "变形", "锈蚀", "松动", "坍塌", "脱落", "无人", "不戴", "未戴", "安全帽", "安全带", "灭火器", "警示",
+    "防护", "隐患", "危险", "事故", "作业", "设备", "车间", "现场", "工地", "井下", "仓库",
+)
+_ENUM = re.compile(r"(?:^|\n|\s)(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[)）]|[①-⑳]|[一二三四五六七八九十]+、)\s*")
+_MIN_OPEN_COVERAGE = 0.5
+
+
+@dataclass(frozen=True)
+class Profile:
+    industry: str = ""
+    domains: tuple[str, ...] = ()
+
+
+@dataclass
+class CriterionMatch:
+    criterion: Criterion
+    status: str  # met | failed | open
+    best: AlternativeResult
+    rank: int  # position in retrieval (0 = best; large = found only by its own terms)
+
+    @property
+    def relevance(self) -> float:
+        return self.best.coverage * 2 + 1.0 / (1 + self.rank)
+
+
+@dataclass
+class Finding:
+    text: str
+    label: str
+    confidence: float
+    explanation: str
+    matched: list[CriterionMatch] = field(default_factory=list)
+    nearest: list[CriterionMatch] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    industries: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # slugs of standards without text
+
+
+@dataclass
+class Decision:
+    label: str
+    findings: list[Finding]
+    explanation: str
+
+    @property
+    def questions(self) -> list[str]:
+        out: list[str] = []
+        for f in self.findings:
+            out += [q for q in f.questions if q not in out]
+        return out
+
+
+class InputError(ValueError):
+    pass
+
+
+def split_findings(text: str) -> list[str]:
+    """A message listing several findings (1. … 2. …, ①…, lines, ；) → one text per finding."""
+    parts = [p.strip(" ，,；;。") for p in _ENUM.split(text)]
+    parts = [p for p in parts if p]
+    if len(parts) <= 1:
+        parts = [p.strip(" ，,。") for p in re.split(r"[\n；;]+", text) if p.strip(" ，,。")]
+    return parts or [text.strip()]
+
+
+class Classifier:
+    def __init__(self, store: ClauseStore, registry: Registry, retriever: Retriever, cues: dict,
+                 adjudicator=None):
+        self.store = store
+        # Optional LLM: may only choose among the retrieved criteria (see assistant/adjudicator.py).
+        self.adjudicator = adjudicator
+        self.registry = registry
+        self.retriever = retriever
+        self.industry_cues = {k: tuple(v) for k, v in (cues.get("industries") or {}).items()}
+        self.domain_cues = {k: tuple(v) for k, v in (cues.get("domains") or {}).items()}
+        self.unavailable = {slug: (entry.get("topic", ""), tuple(entry.get("cues") or ()))
+                            for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
+        self.gongmao_excluded = set(cues.get("gongmao_excluded_industries") or ())
+        self.criteria_docs = tuple(sorted({c.doc_slug for c in registry.criteria.values()}))
+
+    # -- public --------------------------------------------------------------------------
+    def classify(self, text: str, profile: Profile | None = None) -> Decision:
+        if text is None or not str(text).strip():
+            raise InputError("情形描述为空 / empty situation")
+        if len(text) > MAX_INPUT:
+            raise InputError(f"情形描述过长（{len(text)}字，上限{MAX_INPUT}字）/ situation too long")
+        cleaned = clean_input(text)
+        if not cleaned:
+            raise InputError("情形描述为空 / empty situation")
+        profile = profile or Profile()
+        context = prepare(cleaned)
+        findings = [self._finding(part, context, profile) for part in split_findings(cleaned)]
+        label = max((f.label for f in findings), key=lambda lab: SEVERITY[lab])
+        if len(findings) == 1:
+            explanation = findings[0].explanation
+        else:
+            counts = {lab: sum(1 for f in findings if f.label == lab) for lab in LABEL_ZH}
+            summary = "，".join(f"{LABEL_ZH[lab]}{n}项" for lab, n in counts.items() if n)
+            explanation = f"共{len(findings)}项发现：{summary}。" + " ".join(
+                f"（{i}）{f.explanation}" for i, f in enumerate(findings, 1))
+        return Decision(label, findings, explanation)
+
+    def citation(self, criterion: Criterion) -> Citation:
+        return cite(self.store.clause(criterion.clause_id), self.store.documents[criterion.doc_slug])
+
+    # -- one finding -----------------------------------------------------------------------
+    def _infer(self, text: str, profile: Profile) -> tuple[list[str], list[str]]:
+        industries = [name for name, cues in self.industry_cues.items() if find_term(text, cues)]
+        domains = [name for name, cues in self.domain_cues.items() if find_term(text, cues)]
+        if profile.industry and profile.industry not in industries:
+            industries.insert(0, profile.industry)
+        domains += [d for d in profile.domains if d not in domains]
+        return industries, domains
+
+    def _in_scope(self, criterion: Criterion, industries: list[str], domains: list[str]) -> bool:
+        doc = self.store.documents[criterion.doc_slug]
+        if criterion.domains and domains and not set(criterion.domains) & set(domains):
+            return False
+        if not industries or not criterion.industries:
+            return True
+        if set(criterion.industries) & set(industries):
+            # 工贸 第二条: 危化/燃气/特种设备 matters in a 工贸 plant go to their own standards.
+            if doc.slug == "gongmao-major-hazard" and set(industries) & self.gongmao_excluded \
+                    and not set(industries) & set(criterion.industries) - self.gongmao_excluded:
+                return False
+            return True
+        # Domain criteria (粉尘涉爆, 有限空间 …) apply across the 工贸 industries.
+        return bool(criterion.domains and set(criterion.domains) & set(domains))
+
+    def _candidates(self, finding: str, text: str, industries: list[str], domains: list[str]) -> list[CriterionMatch]:
+        hits = self.retriever.search(finding, k=40, filters=SearchFilters(documents=self.criteria_docs))
+        ranks: dict[str, int] = {}
+        for rank, hit in enumerate(hits):
+            for criterion in self.registry.under(hit.clause.clause_id):
+                ranks.setdefault(criterion.clause_id, rank)
+        matches = []
+        for criterion in self.registry.criteria.values():
+            if criterion.catch_all or not self._in_scope(criterion, industries, domains):
+                continue
+            rank = ranks.get(criterion.clause_id)
+            # Generated (unannotated) conditions are crude: only trust them near the top.
+            if rank is None and (not criterion.annotated or not find_term(text, criterion.keywords) and
+                                 not self._subject_stated(criterion, text)):
+                continue
+            if not criterion.annotated and (rank is None or rank > 8):
+                continue
+            results = [evaluate_alternative(a, text) for a in criterion.alternatives]
+            if not results:
+                continue
+            best = max(results, key=lambda r: (r.status == "met", r.coverage))
+            status = criterion_status(results)
+            if status == "met" and not criterion.annotated:
+                # Conditions generated from the text alone never decide "major" on their own.
+                status = "open"
+            matches.append(CriterionMatch(criterion, status, best, rank if rank is not None else 60))
+        return matches
+
+    @staticmethod
+    def _subject_stated(criterion: Criterion, text: str) -> bool:
+        for alt in criterion.alternatives:
+            if alt.conditions:
+                first = alt.conditions[0]
+                if any(p != "neg" for _, p, _ in find_term(text, first.terms, before_only=True)):
+                    return True
+        return False
+
+    def _finding(self, finding: str, context: str, profile: Profile) -> Finding:
+        text = prepare(finding)
+        industries, domains = self._infer(context if len(text) < 6 else text, profile)
+        matches = self._candidates(finding, text, industries, domains)
+        unavailable = [slug for slug, (_, cues) in self.unavailable.items() if cues and find_term(text, cues)]
+        met = sorted((m for m in matches if m.status == "met"), key=lambda m: (m.rank, -m.best.coverage))
+        related = sorted((m for m in matches if m.best.met), key=lambda m: -m.relevance)
+        base = Finding(finding, GENERAL, 0.0, "", industries=industries, domains=domains, unavailable=unavailable)
+        decided = self._decide(base, matches, met, related, unavailable, text)
+        if self.adjudicator is not None and related:
+            return self._adjudicate(decided, finding, related)
+        return decided
+
+    def _decide(self, base: Finding, matches, met, related, unavailable, text: str) -> Finding:
+        if met:
+            return self._major(base, met, related)
+        nearest = related[:3]
+        top = nearest[0] if nearest else None
+        if unavailable and (top is None or top.status != "failed"):
+            return self._unavailable(base, nearest)
+        if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE:
+            return self._insufficient(base, nearest)
+        if nearest or any(cue in text for cue in HAZARD_CUES):
+            return self._general(base, nearest)
+        base.label, base.confidence = OUT_OF_SCOPE, 0.8
+        base.explanation = "该描述不涉及安全生产事故隐患（未发现设备、场所、作业或管理方面的缺陷），无法判定。如是现场情况，请具体说明设备、场所和存在的问题。"
+        return base
+
+    def _adjudicate(self, decided: Finding, finding: str, related: list[CriterionMatch]) -> Finding:
+        """Let the LLM pick among the candidates; keep the deterministic decision unless its
+        verdict is valid and grounded in a candidate. An enumerated match is never downgraded."""
+        from .adjudicator import Candidate
+
+        pool = related[:6]
+        candidates = [Candidate(m.criterion.clause_id, self.citation(m.criterion).citation,
+                                self.citation(m.criterion).quote, m.status) for m in pool]
+        verdict = self.adjudicator(finding, candidates, decided.label)
+        if verdict is None or decided.label == MAJOR:
+            return decided
+        by_id = {m.criterion.clause_id: m for m in pool}
+        chosen = [by_id[c] for c in verdict.clause_ids if c in by_id]
+        if verdict.label == MAJOR and chosen:
+            upgraded = self._major(Finding(decided.text, MAJOR, 0.0, "", industries=decided.industries,
+                                           domains=decided.domains, unavailable=decided.unavailable),
+                                   chosen, related)
+            upgraded.confidence = 0.6
+            upgraded.explanation = upgraded.explanation.replace("判定为重大事故隐患。", "判定为重大事故隐患（经大模型复核）。", 1)
+            if verdict.reason:
+                upgraded.explanation += f"复核理由：{verdict.reason}"
+            return upgraded
+        return decided
+
+    # -- explanations ------------------------------------------------------------------------
+    def _quote(self, m: CriterionMatch) -> str:
+        c = self.citation(m.criterion)
+        return f"{c.citation}：“{c.quote}”"
+
+    def _major(self, f: Finding, met: list[CriterionMatch], related: list[CriterionMatch]) -> Finding:
+        best = met[0]
+        f.label, f.matched = MAJOR, met[:3]
+        f.nearest = [m for m in related if m.status != "met"][:2]
+        f.confidence = 0.9 if best.criterion.annotated else 0.65
+        facts = "；".join(f"{e.condition.fact}（“{e.span}”）" for e in best.best.met)
+        f.explanation = f"判定为重大事故隐患。依据{self._quote(best)}。已满足的条件：{facts}。"
+        if best.criterion.doc_slug == "chemical-major-hazard":
+            f.explanation += ("注意：《化工和危险化学品生产经营企业重大生产安全事故隐患判定准则》（AQ 3067-2026）"
+                              "自2026-09-30起施行，其正文未收录，请以该准则核对。")
+        return f
+
+    def _general(self, f: Finding, nearest: list[CriterionMatch]) -> Finding:
+        f.label, f.nearest = GENERAL, nearest
+        definition = self._definition()
+        if nearest:
+            top = nearest[0]
+            differing = top.best.contradicted or top.best.unknown
+            reason = "；".join(
+                f"{e.condition.fact}不成立（“{e.span}”）" if e.status == CONTRADICTED else f"未说明{e.condition.fact}"
+                for e in differing) or (f"属于除外情形（“{top.best.excluded_by}”）" if top.best.excluded_by else "")
+            f.confidence = 0.75 if top.best.contradicted or top.best.excluded_by else 0.55
+            f.explanation = (f"未满足任何重大事故隐患判定情形，按一般事故隐患处理。最相近的是{self._quote(top)}，"
+                             f"但{reason}。")
+        else:
+            f.confidence = 0.6
+            f.explanation = "属于事故隐患，但未发现与之对应的重大事故隐患判定情形，按一般事故隐患处理。"
+        f.explanation += f"定义依据：{definition}" if definition else ""
+        return f
+
+    def _insufficient(self, f: Finding, nearest: list[CriterionMatch]) -> Finding:
+        f.label, f.nearest, f.confidence = INSUFFICIENT, nearest, 0.5
+        questions: list[str] = []
+        for m in nearest[:2]:
+            if m.status != "open":
+                continue
+            for e in m.best.unknown:
+                q = e.condition.ask or f"请说明：{e.condition.fact}？"
+                if q not in questions:
+                    questions.append(q)
+        f.questions = questions[:4]
+        top = nearest[0]
+        f.explanation = (f"可能构成{self._quote(top)}规定的重大事故隐患，但缺少关键事实："
+                         + "；".join(e.condition.fact for e in top.best.unknown) + "。请补充：" + " ".join(f.questions))
+        return f
+
+    def _unavailable(self, f: Finding, nearest: list[CriterionMatch]) -> Finding:
+        f.label, f.nearest, f.confidence = INSUFFICIENT, nearest, 0.6
+        names = []
+        for slug in f.unavailable:
+            doc = self.store.documents[slug]
+            names.append(f"《{doc.title}》（{doc.doc_number}）" if doc.doc_number else f"《{doc.title}》")
+        f.explanation = (f"该情形属于{'、'.join(self.unavailable[s][0] for s in f.unavailable)}，应依据"
+                         f"{'、'.join(names)}判定，但该标准正文未收录于本系统，无法给出判定，请对照标准原文核实。")
+        f.questions = [f"请对照{names[0]}原文核实是否构成重大隐患。"]
+        return f
+
+    def _definition(self) -> str:
+        if DEFINITION_CLAUSE not in self.store.clauses:
+            return ""
+        return self.store.citation(DEFINITION_CLAUSE).citation
