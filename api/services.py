@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assistant.classifier import Classifier
-from assistant.criteria import build_registry
 from api.llm import make_adjudicator
 from api.settings import get_settings
+from assistant.classifier import Classifier
+from assistant.criteria import build_registry
 from ingest.annotations import load_annotations, load_industry_cues
 from ingest.index import Index
 

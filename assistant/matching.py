@@ -137,6 +137,7 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> l
 
 
 def _numbers(segment: str) -> list[tuple[float, str]]:
+    segment = segment.replace("个人", "人").replace("多人", "人")  # 12个人 counts people
     out = [(float(v), (u or "").lower()) for v, u in _NUMBER.findall(segment)]
     for v, u in _CN_NUMBER.findall(segment):
         try:
@@ -191,10 +192,10 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
 
 
 def evaluate_alternative(alternative: Alternative, text: str) -> AlternativeResult:
-    for _, polarity, segment in find_term(text, alternative.excepts):
-        if polarity != "neg":
-            return AlternativeResult(alternative, "failed", (), excluded_by=segment)
     evidence = tuple(evaluate_condition(c, text) for c in alternative.conditions)
+    for _, polarity, segment in find_term(text, alternative.excepts, before_only=True):
+        if polarity != "neg":
+            return AlternativeResult(alternative, "failed", evidence, excluded_by=segment)
     if evidence and all(e.status == MET for e in evidence):
         status = "met"
     elif any(e.status == CONTRADICTED for e in evidence):
