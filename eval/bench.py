@@ -64,8 +64,29 @@ def bench_ingest_and_search(corpus: Path, backend: str) -> dict:
         results["search_p50_ms"] = _percentile(latencies, 50)
         results["search_p95_ms"] = _percentile(latencies, 95)
         results["search_mean_ms"] = statistics.fmean(latencies)
+        results.update(bench_classify(index))
     results["peak_rss_mb"] = _rss_mb()
     return results
+
+
+def bench_classify(index) -> dict:
+    """Classification latency per situation of the team set, without LLM."""
+    from api.services import build_classifier
+    from assistant.classifier import Profile
+    from eval.classify import load_situations
+
+    classifier = build_classifier(index)
+    classifier.adjudicator = None
+    situations = load_situations()
+    for item in situations[:5]:
+        classifier.classify(item["situation"])
+    latencies = []
+    for item in situations:
+        t0 = time.perf_counter()
+        classifier.classify(item["situation"], Profile(item.get("industry") or ""))
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return {"classify_situations": len(latencies), "classify_p50_ms": _percentile(latencies, 50),
+            "classify_p95_ms": _percentile(latencies, 95)}
 
 
 def format_table(results: dict) -> str:
@@ -77,6 +98,9 @@ def format_table(results: dict) -> str:
         ("search p50 (ms)", f"{results['search_p50_ms']:.1f}"),
         ("search p95 (ms)", f"{results['search_p95_ms']:.1f}"),
         ("search queries", f"{results['search_queries']}"),
+        ("classify p50 (ms)", f"{results['classify_p50_ms']:.1f}"),
+        ("classify p95 (ms)", f"{results['classify_p95_ms']:.1f}"),
+        ("classify situations", f"{results['classify_situations']}"),
         ("peak RSS (MB)", f"{results['peak_rss_mb']:.0f}"),
     ]
     width = max(len(k) for k, _ in rows)
