@@ -311,5 +311,24 @@ def eval_classify(data_path: Path | None, out_path: Path, check_floors: bool) ->
         sys.exit(1 if problems else 0)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认仅本机）")
+@click.option("--port", default=8000, show_default=True, type=int, help="端口")
+def serve(host: str, port: int) -> None:
+    """启动 HTTP API（/v1，JSON），索引在启动时加载一次。"""
+    import uvicorn
+
+    from api.app import create_app
+
+    class Server(uvicorn.Server):
+        # Announce only once the index is loaded and the socket is bound (port 0 → the real port).
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
+            click.echo(f"服务已启动：http://{host}:{bound}/")
+
+    Server(uvicorn.Config(create_app(), host=host, port=port, log_level="info")).run()
+
+
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ same clause of the sentence: 未设置/没有/坏了/失效 … against 已设�
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -21,10 +22,17 @@ NEG_BEFORE = ("没有", "没装", "没设", "没配", "没做", "没搞", "未�
 NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失", "失效", "失灵", "不灵", "坏了", "坏", "损坏",
              "故障", "不能", "不好使", "不起作用", "不工作", "不管用", "不响", "不亮", "不全", "不够", "不足",
              "未", "被拆", "拆了", "拆掉", "停用", "关闭", "关了", "短接", "过期", "不合格", "没用", "不用",
-             "没开", "不开", "没装", "没配", "没做", "缺", "堵死", "堵住", "堵塞", "封死", "锁死", "挪作他用")
+             "没开", "不开", "没装", "没配", "没做", "缺", "堵死", "堵住", "堵塞", "封死", "锁死", "挪作他用",
+             "停了", "停掉", "断了", "不转", "屏蔽", "旁路", "焊死", "打到手动")
 POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
               "落实了", "做了", "都有", "有")
 POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
+# Words that contain a cue character but are not negations or affirmations; masked before cues
+# are looked for (有限空间 is no affirmation, 不同 no negation, 无轨运人车辆 no absence).
+NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不燃", "不间断", "不规则", "不定期", "非常",
+            "无缝", "无机", "无焰", "无尘", "无线", "无人机", "无损", "无轨", "无水", "无极",
+            "有限", "有毒", "有害", "具有", "有关", "所有", "有机", "有色", "有的", "有些", "有点", "含有", "有序")
+_MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|米|m|人|名|个|台|mm|kpa|mpa|小时|h|天|月|年|倍|吨|t|层)?")
 _CN_NUMBER = re.compile(r"([一二两三四五六七八九十百]+)\s*(个|人|名|台|米|层|倍|天|年|月|小时)")
@@ -33,6 +41,12 @@ _CN_NUMBER = re.compile(r"([一二两三四五六七八九十百]+)\s*(个|人|�
 def prepare(text: str) -> str:
     """The form conditions are matched against: cleaned, simplified, width-folded, lower case."""
     return fold_width(clean_input(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_key(term: str) -> str:
+    # Annotation terms repeat on every call; OpenCC conversion is the costly part of prepare().
+    return prepare(term)
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,14 @@ def _segments(text: str) -> list[tuple[int, str]]:
     return [(s, seg) for s, seg in out if seg.strip()]
 
 
+def _cue_view(segment: str) -> str:
+    """The segment with non-cue compounds masked and 没有 made purely negative (its 有 is no
+    affirmation); same length, so positions still line up."""
+    for word in NOT_CUES:
+        segment = segment.replace(word, _MASK * len(word))
+    return segment.replace("没有", "没没").replace("未有", "未未")
+
+
 def _polarity(segment: str, start: int, end: int, before_only: bool) -> tuple[int, int]:
     """(distance to nearest negation cue, distance to nearest affirmation cue) around [start, end).
 
@@ -112,15 +134,16 @@ def _polarity(segment: str, start: int, end: int, before_only: bool) -> tuple[in
 
 
 def _self_negated(term: str) -> bool:
-    return term.startswith(("未", "没", "无", "缺", "不")) and not term.startswith(("无缝", "不锈", "不燃", "无机"))
+    return term.startswith(("未", "没", "无", "缺", "不")) and not term.startswith(NOT_CUES)
 
 
 def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> list[tuple[str, str, str]]:
     """Occurrences of any term: (term, polarity, segment) with polarity neg | pos | neutral."""
     found = []
     for seg_start, segment in _segments(text):
+        view = None
         for term in terms:
-            key = prepare(term)
+            key = _term_key(term)
             if not key:
                 continue
             idx = segment.find(key)
@@ -128,7 +151,8 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> l
                 if _self_negated(key):
                     polarity = "neg"
                 else:
-                    neg, pos = _polarity(segment, idx, idx + len(key), before_only)
+                    view = view or _cue_view(segment)
+                    neg, pos = _polarity(view, idx, idx + len(key), before_only)
                     # On a tie the negation wins: 有 sits inside 没有.
                     polarity = "neutral" if neg == pos == 99 else "neg" if neg <= pos else "pos"
                 found.append((term, polarity, segment.strip()))
@@ -180,7 +204,7 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
         if polarity != "neg":
             return Evidence(condition, CONTRADICTED, segment)
     for term, polarity, segment in hits:
-        if polarity != "neg" or _self_negated(prepare(term)):
+        if polarity != "neg" or _self_negated(_term_key(term)):
             return Evidence(condition, MET, segment)
     for _, polarity, segment in contra:
         if polarity == "neg":

@@ -1,0 +1,111 @@
+"""The HTTP API (FastAPI, under /v1): the index and classifier load once at startup."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Callable
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PayloadTooLarge, install_error_handling
+from api.routes import classify, clauses, documents, health, search
+from api.routes.deps import AppState
+from api.settings import Settings, get_settings
+from ingest.index import Index
+
+log = logging.getLogger(__name__)
+
+IndexLoader = Callable[[Settings], Index]
+
+# The classifier takes at most 20000 characters (≤ 60 KB in UTF-8); the body cap sits just above.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def load_index(settings: Settings) -> Index:
+    """The current index generation with the configured embeddings and reranker."""
+    from ingest.embeddings import CrossEncoderReranker, make_embeddings
+    from ingest.generations import NoIndexError, current_name
+    from ingest.index import open_index
+
+    # Check before loading any model: starting without an index should be quick.
+    if current_name(settings.data_dir) is None:
+        raise NoIndexError()
+    embeddings = make_embeddings(settings.embeddings, **settings.embedding_options())
+    reranker = CrossEncoderReranker(settings.reranker_path) if settings.reranker_path else None
+    return open_index(settings.data_dir, embeddings, reranker)
+
+
+def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
+    """Index and classifier, or the reason there are none: the app still starts without them."""
+    from api.llm import make_adjudicator
+    from api.services import build_classifier
+    from ingest.embeddings import EmbeddingBackendError
+    from ingest.generations import NoIndexError
+    from ingest.index import IndexMismatchError
+
+    try:
+        index = index_loader(settings)
+    except (NoIndexError, IndexMismatchError, EmbeddingBackendError) as exc:
+        log.warning("index unavailable: %s", exc)
+        return AppState(unavailable=str(exc))
+    classifier = build_classifier(index)
+    # build_classifier reads the process-wide settings; this app's own settings decide.
+    classifier.adjudicator = make_adjudicator(settings)
+    return AppState(index=index, classifier=classifier)
+
+
+def create_app(settings: Settings | None = None, index_loader: IndexLoader | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    loader = index_loader or load_index
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.hazard = open_state(settings, loader)
+        yield
+
+    # No /docs or /redoc: they load Swagger/ReDoc from a CDN, and the service must work offline.
+    app = FastAPI(title="隐患判定助手 hazard-assistant API", version="1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.hazard = AppState(unavailable="服务正在启动")
+    install_error_handling(app)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.include_router(health.router)
+    for module in (documents, clauses, search, classify):
+        app.include_router(module.router, prefix="/v1")
+    return app
+
+
+class BodySizeLimit:
+    """Stop reading a request body past `max_bytes`, whether its length is declared or streamed.
+
+    The error is raised where a route reads the body, so it reaches the exception handlers and
+    leaves as problem+json like every other error (Starlette's own limiter answers in plain text).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        declared = int(length) if length.isdigit() else 0
+        received = 0
+        too_large = f"请求体过大，上限为 {self.max_bytes // 1024} KiB"
+
+        async def limited() -> Message:
+            nonlocal received
+            if declared > self.max_bytes:
+                raise PayloadTooLarge(too_large)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise PayloadTooLarge(too_large)
+            return message
+
+        await self.app(scope, limited, send)

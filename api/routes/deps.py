@@ -1,0 +1,42 @@
+"""What routes depend on: the index and classifier loaded at startup, handed out by `Depends`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.errors import IndexUnavailable
+from assistant.classifier import Classifier
+from ingest.index import Index
+
+
+@dataclass
+class AppState:
+    """Loaded once per process; `unavailable` says why there is no index when there is none."""
+
+    index: Index | None = None
+    classifier: Classifier | None = None
+    unavailable: str = ""
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.hazard
+
+
+def get_index(state: Annotated[AppState, Depends(get_state)]) -> Index:
+    if state.index is None:
+        raise IndexUnavailable(state.unavailable or "索引尚未建立，请先运行 hazard ingest")
+    return state.index
+
+
+def get_classifier(state: Annotated[AppState, Depends(get_state)],
+                   index: Annotated[Index, Depends(get_index)]) -> Classifier:
+    if state.classifier is None:
+        raise IndexUnavailable(state.unavailable or "判定服务尚未就绪")
+    return state.classifier
+
+
+IndexDep = Annotated[Index, Depends(get_index)]
+ClassifierDep = Annotated[Classifier, Depends(get_classifier)]

@@ -1,0 +1,23 @@
+"""Liveness and readiness: the process is up / the index is loaded and can answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.errors import problem_responses
+from api.routes.deps import IndexDep
+from api.schemas import Health, Ready
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="存活检查")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Ready, summary="就绪检查：索引已加载",
+            responses=problem_responses(500, 503))
+def readyz(index: IndexDep) -> Ready:
+    return Ready(status="ready", generation=index.generation, documents=len(index.store.documents),
+                 clauses=len(index.store.clauses))

@@ -1,0 +1,170 @@
+"""The HTTP API's response and request models: the OpenAPI document is built from these."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Label = Literal["major", "general", "insufficient", "out_of_scope"]
+
+
+# -- errors ------------------------------------------------------------------------------
+class InvalidParam(BaseModel):
+    name: str = Field(description="出错的参数或字段，如 q、k、situation")
+    reason: str = Field(description="中文说明")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, served as application/problem+json."""
+
+    type: str = Field(description="问题类型URI")
+    title: str = Field(description="问题类别（中文）")
+    status: int = Field(description="HTTP状态码")
+    detail: str = Field(description="面向用户的中文说明")
+    invalid_params: list[InvalidParam] | None = Field(default=None, description="请求校验失败时逐项说明")
+
+
+# -- health ------------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    generation: str = Field(description="当前索引代号")
+    documents: int
+    clauses: int
+
+
+# -- documents and clauses -------------------------------------------------------------------
+class DocumentOut(BaseModel):
+    """One document, as `hazard docs --json` lists it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    title: str
+    doc_number: str
+    status: str
+    effective: str
+    clause_count: int
+    kind: str
+    issuer: str
+    issued: str
+    role: str
+    industries: list[str]
+    domains: list[str]
+    complete: bool
+    metadata_only: bool = Field(description="语料中只有元数据、没有经核实的正文")
+    missing: list[str]
+    replaces: list[str]
+    replaced_by: list[str]
+    status_note: str
+
+
+class ClauseRef(BaseModel):
+    clause_id: str
+    citation: str
+    text: str
+
+
+class ClauseOut(BaseModel):
+    clause_id: str
+    text: str = Field(description="官方原文")
+    citation: str
+    # GB clauses number as "4.3" / "b", so article and item may be strings.
+    article: int | str
+    item: int | str | None
+    sub_item: int | None
+    lead_in: str
+    chapter: str
+    parent: ClauseRef | None
+    children: list[ClauseRef]
+    siblings: list[ClauseRef]
+    document: DocumentOut
+
+
+# -- search ------------------------------------------------------------------------------
+class SearchResult(BaseModel):
+    clause_id: str
+    citation: str
+    score: float = Field(description="融合相关度（或重排分数）")
+    quote: str
+    document_title: str
+    doc_number: str
+    status: str
+    bm25: float | None
+    dense: float | None
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+
+
+# -- classify (the `hazard classify --json` contract, see api/contracts.py) ---------------------
+class ProfileIn(BaseModel):
+    industry: str = Field(default="", description="行业：冶金、有色、建材、机械、轻工、纺织、烟草、商贸、煤矿…")
+    domains: list[str] = Field(default_factory=list, description="专项领域：粉尘涉爆、涉氨制冷、有限空间、金属冶炼")
+
+
+class ClassifyRequest(BaseModel):
+    situation: str = Field(description="现场情形描述，可列出多项发现")
+    industry: str = Field(default="", description="行业；与 profile.industry 同义，两者都给时以此为准")
+    profile: ProfileIn | None = None
+
+
+class Evidence(BaseModel):
+    fact: str
+    status: Literal["met", "contradicted", "unknown"]
+    evidence: str = Field(description="输入中决定该条件的片段")
+    question: str
+
+
+class CriterionRef(BaseModel):
+    clause_id: str
+    citation: str
+    document_title: str
+    doc_number: str
+    article: int | str
+    item: int | str | None
+    sub_item: int | None
+    quote: str
+    role: Literal["matched", "nearest"]
+
+
+class CriterionDetail(CriterionRef):
+    status: str
+    alternative: str = Field(description="匹配到的“或者”分支")
+    conditions_met: list[Evidence]
+    conditions_missing: list[Evidence]
+    conditions_unknown: list[Evidence]
+    excluded_by: str | None
+
+
+class UnavailableDocument(BaseModel):
+    slug: str
+    title: str
+    doc_number: str
+    status: str
+
+
+class FindingOut(BaseModel):
+    text: str
+    label: Label
+    confidence: float
+    explanation: str
+    industries: list[str]
+    domains: list[str]
+    criteria: list[CriterionDetail]
+    follow_up_questions: list[str]
+    unavailable_documents: list[UnavailableDocument]
+
+
+class ClassifyResponse(BaseModel):
+    label: Label
+    findings: list[FindingOut]
+    criteria: list[CriterionRef]
+    follow_up_questions: list[str]
+    explanation: str
