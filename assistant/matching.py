@@ -23,7 +23,8 @@ NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失
              "故障", "不能", "不好使", "不起作用", "不工作", "不管用", "不响", "不亮", "不全", "不够", "不足",
              "未", "被拆", "拆了", "拆掉", "停用", "关闭", "关了", "短接", "过期", "不合格", "没用", "不用",
              "没开", "不开", "没装", "没配", "没做", "缺", "堵死", "堵住", "堵塞", "封死", "锁死", "挪作他用",
-             "停了", "停掉", "断了", "不转", "屏蔽", "旁路", "焊死", "打到手动")
+             "停了", "停掉", "断了", "不转", "屏蔽", "旁路", "焊死", "打到手动", "不齐全", "不到位", "不完好",
+             "不正常", "无效", "卡死", "绑死", "不起跳", "不动作", "启动不了", "锁不上", "不能用")
 POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
               "落实了", "做了", "都有", "有")
 POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
@@ -34,8 +35,12 @@ NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不�
             "有限", "有毒", "有害", "具有", "有关", "所有", "有机", "有色", "有的", "有些", "有点", "含有", "有序")
 _MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|米|m|人|名|个|台|mm|kpa|mpa|小时|h|天|月|年|倍|吨|t|层)?")
-_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百]+)\s*(个|人|名|台|米|层|倍|天|年|月|小时)")
+# Longer units first: "300mm" must not be read as 300 m.
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|天|月|年|倍|吨|t|层|级)?")
+_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百]+)\s*(个|人|名|台|米|层|倍|天|年|月|小时|级)")
+# A cue does not reach across these: in "没有支护的基坑旁边堆土" the 没有 is about 支护, not 堆土.
+_CUE_BARRIER = re.compile(r"[的就把还]")
+_AFTER_BARRIER = re.compile(r"[的把]")  # "证早就过期了": 就 after a term does not cut the cue off
 
 
 def prepare(text: str) -> str:
@@ -108,6 +113,14 @@ def _polarity(segment: str, start: int, end: int, before_only: bool) -> tuple[in
     A stated fact is negated only by a cue before it: in "除尘器没有泄爆" the 没有 belongs to
     泄爆, and the dust collector itself is there."""
     before, after = segment[max(0, start - 8):start], segment[end:end + 12]
+    barrier = None
+    for barrier in _CUE_BARRIER.finditer(before):
+        pass
+    if barrier is not None:
+        before = before[barrier.end():]
+    stop = _AFTER_BARRIER.search(after)
+    if stop is not None:
+        after = after[:stop.start()]
     inf = 99
 
     def nearest_before(cues):
@@ -138,7 +151,8 @@ def _self_negated(term: str) -> bool:
 
 
 def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> list[tuple[str, str, str]]:
-    """Occurrences of any term: (term, polarity, segment) with polarity neg | pos | neutral."""
+    """Occurrences of any term: (term, polarity, segment); polarity is neg | pos | neutral, or
+    self for a term that is itself a negative statement (无证, 没人看着)."""
     found = []
     for seg_start, segment in _segments(text):
         view = None
@@ -149,7 +163,7 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> l
             idx = segment.find(key)
             while idx >= 0:
                 if _self_negated(key):
-                    polarity = "neg"
+                    polarity = "self"  # the term itself says "not …" (无证, 没人看着)
                 else:
                     view = view or _cue_view(segment)
                     neg, pos = _polarity(view, idx, idx + len(key), before_only)
@@ -190,7 +204,7 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
         return Evidence(condition, UNKNOWN)
     if condition.kind == MISSING:
         for _, polarity, segment in hits:
-            if polarity == "neg":
+            if polarity in ("neg", "self"):
                 return Evidence(condition, MET, segment)
         for _, polarity, segment in contra:
             if polarity != "neg":
@@ -199,12 +213,13 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
             if polarity == "pos":
                 return Evidence(condition, CONTRADICTED, segment)
         return Evidence(condition, UNKNOWN)
-    # PRESENT: a stated fact; a negated contra word states it too (不是框架结构 → 非框架结构).
+    # PRESENT: a stated fact; a negated contra word states it too (不是框架结构 → 非框架结构),
+    # while a contra that is itself negative (没有超载) states the opposite fact.
     for _, polarity, segment in contra:
         if polarity != "neg":
             return Evidence(condition, CONTRADICTED, segment)
-    for term, polarity, segment in hits:
-        if polarity != "neg" or _self_negated(_term_key(term)):
+    for _, polarity, segment in hits:
+        if polarity != "neg":
             return Evidence(condition, MET, segment)
     for _, polarity, segment in contra:
         if polarity == "neg":

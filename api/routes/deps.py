@@ -11,6 +11,8 @@ from api.errors import IndexUnavailable
 from assistant.classifier import Classifier
 from ingest.index import Index
 
+NOT_READY = "索引尚未建立，请先运行 hazard ingest"
+
 
 @dataclass
 class AppState:
@@ -27,14 +29,13 @@ def get_state(request: Request) -> AppState:
 
 def get_index(state: Annotated[AppState, Depends(get_state)]) -> Index:
     if state.index is None:
-        raise IndexUnavailable(state.unavailable or "索引尚未建立，请先运行 hazard ingest")
+        raise IndexUnavailable(state.unavailable or NOT_READY)
     return state.index
 
 
-def get_classifier(state: Annotated[AppState, Depends(get_state)],
-                   index: Annotated[Index, Depends(get_index)]) -> Classifier:
+def get_classifier(state: Annotated[AppState, Depends(get_state)]) -> Classifier:
     if state.classifier is None:
-        raise IndexUnavailable(state.unavailable or "判定服务尚未就绪")
+        raise IndexUnavailable(state.unavailable or NOT_READY)
     return state.classifier
 
 
