@@ -108,6 +108,7 @@ class Classifier:
         self.unavailable = {slug: (entry.get("topic", ""), tuple(entry.get("cues") or ()))
                             for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
         self.gongmao_excluded = set(cues.get("gongmao_excluded_industries") or ())
+        self.general_industries = set(cues.get("general_industries") or ())
         self.criteria_docs = tuple(sorted({c.doc_slug for c in registry.criteria.values()}))
 
     # -- public --------------------------------------------------------------------------
@@ -148,8 +149,12 @@ class Classifier:
         doc = self.store.documents[criterion.doc_slug]
         if criterion.domains and domains and not set(criterion.domains) & set(domains):
             return False
-        if not industries or not criterion.industries:
+        if not criterion.industries:
             return True
+        if not industries:
+            # Nothing tells the industry: 工贸 and equipment criteria name their subject in their
+            # own conditions, but a coal-mine or fireworks criterion needs evidence of that trade.
+            return set(criterion.industries) <= self.general_industries
         if set(criterion.industries) & set(industries):
             # 工贸 第二条: 危化/燃气/特种设备 matters in a 工贸 plant go to their own standards.
             if doc.slug == "gongmao-major-hazard" and set(industries) & self.gongmao_excluded \

@@ -24,7 +24,7 @@ NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失
              "未", "被拆", "拆了", "拆掉", "停用", "关闭", "关了", "短接", "过期", "不合格", "没用", "不用",
              "没开", "不开", "没装", "没配", "没做", "缺", "堵死", "堵住", "堵塞", "封死", "锁死", "挪作他用",
              "停了", "停掉", "断了", "不转", "屏蔽", "旁路", "焊死", "打到手动", "不齐全", "不到位", "不完好",
-             "不正常", "无效", "卡死", "绑死", "不起跳", "不动作", "启动不了", "锁不上", "不能用")
+             "不正常", "无效", "没反应", "无反应", "卡死", "绑死", "不起跳", "不动作", "启动不了", "锁不上", "不能用")
 POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
               "落实了", "做了", "都有", "有")
 POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
@@ -99,15 +99,32 @@ def _segments(text: str) -> list[tuple[int, str]]:
     return [(s, seg) for s, seg in out if seg.strip()]
 
 
+# After a term, these negate it only when no new object follows: "X没有" / "X没有设置" negate X,
+# "X没有Y" negates Y ("倾动式熔炼炉没有应急储存设施" says nothing against 倾动式).
+_OBJECT_TAKING = {"没有", "没", "未", "也没", "都没", "啥都没", "缺", "无"}
+_VERB_AFTER_NEGATION = re.compile(
+    r"^(有|了|啊|呢|的|过|装|设|配|采取|落实|建立|制定|安装|设置|检测|检查|校验|检验|投用|投入|使用|开|做|按|经|"
+    r"取得|考|持|办|到位|到|齐|用|带|戴|系|挂|接|执行|实施|进行|审批|验收|登记|培训|备案|监护|测|通风|处理|撤|停|"
+    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超)")
+
+
+_NOT_WORD = re.compile(r"^[^\u4e00-\u9fff0-9a-z]+")
+
+
+def _ends_clause(rest: str) -> bool:
+    rest = _NOT_WORD.sub("", rest.lstrip(_MASK))  # emoji, punctuation and masks end a clause too
+    return not rest or bool(_VERB_AFTER_NEGATION.match(rest))
+
+
 def _cue_view(segment: str) -> str:
-    """The segment with non-cue compounds masked and 没有 made purely negative (its 有 is no
-    affirmation); same length, so positions still line up."""
+    """The segment with non-cue compounds masked and the 有 of 没有 masked (it is no affirmation);
+    same length, so positions still line up."""
     for word in NOT_CUES:
         segment = segment.replace(word, _MASK * len(word))
-    return segment.replace("没有", "没没").replace("未有", "未未")
+    return segment.replace("没有", "没" + _MASK).replace("未有", "未" + _MASK)
 
 
-def _polarity(segment: str, start: int, end: int, before_only: bool) -> tuple[int, int]:
+def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=None) -> tuple[int, int]:
     """(distance to nearest negation cue, distance to nearest affirmation cue) around [start, end).
 
     A stated fact is negated only by a cue before it: in "除尘器没有泄爆" the 没有 belongs to
@@ -135,13 +152,13 @@ def _polarity(segment: str, start: int, end: int, before_only: bool) -> tuple[in
         best = inf
         for cue in cues:
             i = after.find(cue)
-            if i >= 0:
+            if i >= 0 and (cue not in _OBJECT_TAKING or _ends_clause(after[i + len(cue):])):
                 best = min(best, i)
         return best
 
     if before_only:
         return nearest_before(NEG_BEFORE), nearest_before(POS_BEFORE)
-    neg = min(nearest_before(NEG_BEFORE), nearest_after(NEG_AFTER))
+    neg = min(nearest_before(NEG_BEFORE), nearest_after(after_cues if after_cues is not None else NEG_AFTER))
     pos = min(nearest_before(POS_BEFORE), nearest_after(POS_AFTER))
     return neg, pos
 
@@ -150,7 +167,8 @@ def _self_negated(term: str) -> bool:
     return term.startswith(("未", "没", "无", "缺", "不")) and not term.startswith(NOT_CUES)
 
 
-def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> list[tuple[str, str, str]]:
+def find_term(text: str, terms: tuple[str, ...], before_only: bool = False,
+              after_cues: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
     """Occurrences of any term: (term, polarity, segment); polarity is neg | pos | neutral, or
     self for a term that is itself a negative statement (无证, 没人看着)."""
     found = []
@@ -166,7 +184,7 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False) -> l
                     polarity = "self"  # the term itself says "not …" (无证, 没人看着)
                 else:
                     view = view or _cue_view(segment)
-                    neg, pos = _polarity(view, idx, idx + len(key), before_only)
+                    neg, pos = _polarity(view, idx, idx + len(key), before_only, after_cues)
                     # On a tie the negation wins: 有 sits inside 没有.
                     polarity = "neutral" if neg == pos == 99 else "neg" if neg <= pos else "pos"
                 found.append((term, polarity, segment.strip()))
@@ -232,7 +250,9 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
 
 def evaluate_alternative(alternative: Alternative, text: str) -> AlternativeResult:
     evidence = tuple(evaluate_condition(c, text) for c in alternative.conditions)
-    for _, polarity, segment in find_term(text, alternative.excepts, before_only=True):
+    # An exclusion is a stated fact: only "…都没有"-type words after it deny it, not 被拆/坏了,
+    # which describe the equipment it names.
+    for _, polarity, segment in find_term(text, alternative.excepts, after_cues=tuple(_OBJECT_TAKING)):
         if polarity != "neg":
             return AlternativeResult(alternative, "failed", evidence, excluded_by=segment)
     if evidence and all(e.status == MET for e in evidence):

@@ -60,7 +60,7 @@ def classifier() -> Classifier:
     ids = store.ordered_ids()
     bm25 = BM25Index.build(ids, [tok.tokens(store.index_text(store.clauses[c])) for c in ids])
     registry = build_registry(store, ANNOTATIONS, {})
-    return Classifier(store, registry, Retriever(store, bm25, tok), {"industries": {"测试": ["测试企业"]}})
+    return Classifier(store, registry, Retriever(store, bm25, tok), {"industries": {"测试": ["测试企业"]}, "general_industries": ["测试"]})
 
 
 def test_registry_takes_leaves_of_determination_articles_only(classifier):
