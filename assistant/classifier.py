@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .citation import cite
-from .criteria import Criterion, Registry, criterion_status
+from .criteria import Criterion, Registry, best_alternative
 from .matching import CONTRADICTED, MET, UNKNOWN, AlternativeResult, evaluate_alternative, find_term, prepare
 from .model import Citation
 from .normalize import clean_input
@@ -184,8 +184,8 @@ class Classifier:
             results = [evaluate_alternative(a, text) for a in criterion.alternatives]
             if not results:
                 continue
-            best = max(results, key=lambda r: (r.status == "met", r.coverage))
-            status = criterion_status(results)
+            best = best_alternative(results)
+            status = best.status
             if status == "met" and not criterion.annotated:
                 # Conditions generated from the text alone never decide "major" on their own.
                 status = "open"

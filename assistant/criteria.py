@@ -17,7 +17,7 @@ from .citation import cite
 from .model import ARTICLE, Citation, Clause
 from .store import ClauseStore
 
-DETERMINATION = re.compile(r"判定为(一项)?重大(事故)?隐患|重大事故隐患，是指有下列情形")
+DETERMINATION = re.compile(r"判定为(一项)?重大(事故)?隐患|重大事故隐患[”\"]?，是指有下列情形")
 PART_HEADING = re.compile(r"重大事故隐患$")  # 一、金属非金属地下矿山重大事故隐患
 
 # Condition kinds.
@@ -185,11 +185,17 @@ def build_registry(store: ClauseStore, annotations: dict[str, dict[str, Any]],
     return Registry(criteria)
 
 
+def best_alternative(results):
+    """The branch the description is about: a met one, else the one with most facts met (a
+    failed branch wins a tie, so a stated near miss is not hidden by untouched branches)."""
+    met = [r for r in results if r.status == "met"]
+    if met:
+        return met[0]
+    return max(results, key=lambda r: (len(r.met), r.status == "failed", -len(r.unknown)))
+
+
 def criterion_status(results) -> str:
-    """A criterion is met when one alternative is met, failed when every alternative failed."""
-    statuses = [r.status for r in results]
-    if "met" in statuses:
-        return "met"
-    if statuses and all(st == "failed" for st in statuses):
-        return "failed"
-    return "open"
+    """met when a branch is met; otherwise the status of the branch the description addressed."""
+    if not results:
+        return "open"
+    return best_alternative(results).status

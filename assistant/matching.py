@@ -32,7 +32,7 @@ POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位
 # are looked for (有限空间 is no affirmation, 不同 no negation, 无轨运人车辆 no absence).
 NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不燃", "不间断", "不规则", "不定期", "非常",
             "无缝", "无机", "无焰", "无尘", "无线", "无人机", "无损", "无轨", "无水", "无极",
-            "有限", "有毒", "有害", "具有", "有关", "所有", "有机", "有色", "有的", "有些", "有点", "含有", "有序")
+            "无关", "有限", "有毒", "有害", "具有", "有关", "所有", "有机", "有色", "有的", "有些", "有点", "含有", "有序")
 _MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
 # Longer units first: "300mm" must not be read as 300 m.
@@ -105,7 +105,7 @@ _OBJECT_TAKING = {"没有", "没", "未", "也没", "都没", "啥都没", "缺"
 _VERB_AFTER_NEGATION = re.compile(
     r"^(有|了|啊|呢|的|过|装|设|配|采取|落实|建立|制定|安装|设置|检测|检查|校验|检验|投用|投入|使用|开|做|按|经|"
     r"取得|考|持|办|到位|到|齐|用|带|戴|系|挂|接|执行|实施|进行|审批|验收|登记|培训|备案|监护|测|通风|处理|撤|停|"
-    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超)")
+    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超|建成|建|形成|留设|留|编制|编|制定|报|上报|批准|批)")
 
 
 _NOT_WORD = re.compile(r"^[^\u4e00-\u9fff0-9a-z]+")
@@ -192,15 +192,25 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False,
     return found
 
 
-def _numbers(segment: str) -> list[tuple[float, str]]:
-    segment = segment.replace("个人", "人").replace("多人", "人")  # 12个人 counts people
-    out = [(float(v), (u or "").lower()) for v, u in _NUMBER.findall(segment)]
-    for v, u in _CN_NUMBER.findall(segment):
+def _numbers(segment: str) -> list[tuple[float, str, int]]:
+    """(value, unit, position) of every number; 12个人 counts people, 8个月 months."""
+    for wordy, unit in (("个人", "人 "), ("多人", "人 "), ("个月", "月 "), ("个小时", "小时 ")):
+        segment = segment.replace(wordy, unit + " " * (len(wordy) - len(unit)))
+    out = [(float(m.group(1)), (m.group(2) or "").lower(), m.start()) for m in _NUMBER.finditer(segment)]
+    for m in _CN_NUMBER.finditer(segment):
         try:
-            out.append((float(parse_chinese_numeral(v.replace("两", "二"))), u))
+            out.append((float(parse_chinese_numeral(m.group(1).replace("两", "二"))), m.group(2), m.start()))
         except ValueError:
             pass
     return out
+
+
+def _units(unit: str) -> set[str]:
+    """`unit` may list alternatives: "m|米". 人 and 名 are the same unit."""
+    units = {prepare(u) for u in unit.split("|") if u}
+    if units & {"人", "名"}:
+        units |= {"人", "名"}
+    return units
 
 
 def _compare(x: float, op: str, value: float) -> bool:
@@ -213,12 +223,15 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
     hits = find_term(text, condition.terms, before_only=stated)
     contra = find_term(text, condition.contra, before_only=stated)
     if condition.kind == NUMBER:
-        unit = prepare(condition.unit)
-        for _, _, segment in hits:
-            numbers = [n for n, u in _numbers(segment) if not unit or u == unit or (unit in ("人", "名") and u in ("人", "名"))]
+        units = _units(condition.unit)
+        for term, _, segment in hits:
+            at = segment.find(_term_key(term))
+            numbers = [(abs(pos - at), n) for n, u, pos in _numbers(segment) if not units or u in units]
             if numbers and condition.value is not None:
-                ok = any(_compare(n, condition.op, condition.value) for n in numbers)
-                return Evidence(condition, MET if ok else CONTRADICTED, segment)
+                # The number nearest to the quantity it measures ("±800kV换流变乙炔3" → 3).
+                value = min(numbers)[1]
+                return Evidence(condition, MET if _compare(value, condition.op, condition.value) else CONTRADICTED,
+                                segment)
         return Evidence(condition, UNKNOWN)
     if condition.kind == MISSING:
         for _, polarity, segment in hits:
