@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .citation import cite
-from .criteria import Criterion, Registry, best_alternative
+from .criteria import MISSING, NUMBER, Criterion, Registry, best_alternative
 from .matching import CONTRADICTED, MET, UNKNOWN, AlternativeResult, evaluate_alternative, find_term, prepare
 from .model import Citation
 from .normalize import clean_input
@@ -80,6 +80,13 @@ class Decision:
         for f in self.findings:
             out += [q for q in f.questions if q not in out]
         return out
+
+
+def _touches_the_hazard(best: AlternativeResult) -> bool:
+    """An open branch is worth a follow-up question only when the description speaks to the
+    hazard itself (a missing measure, a number) or to two of its facts — a bare mention of the
+    equipment or place is not enough to ask about an unrelated criterion."""
+    return len(best.met) >= 2 or any(e.condition.kind in (MISSING, NUMBER) for e in best.met)
 
 
 class InputError(ValueError):
@@ -221,7 +228,8 @@ class Classifier:
         top = nearest[0] if nearest else None
         if unavailable and (top is None or top.status != "failed"):
             return self._unavailable(base, nearest)
-        if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE:
+        if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE \
+                and _touches_the_hazard(top.best):
             return self._insufficient(base, nearest)
         if nearest or any(cue in text for cue in HAZARD_CUES):
             return self._general(base, nearest)
