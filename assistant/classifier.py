@@ -84,9 +84,11 @@ class Decision:
 
 def _touches_the_hazard(best: AlternativeResult) -> bool:
     """An open branch is worth a follow-up question only when the description speaks to the
-    hazard itself (a missing measure, a number) or to two of its facts — a bare mention of the
-    equipment or place is not enough to ask about an unrelated criterion."""
-    return len(best.met) >= 2 or any(e.condition.kind in (MISSING, NUMBER) for e in best.met)
+    hazard itself (a missing measure, a number) or to two of its facts, or when the deciding
+    fact is a number ("人挺多" → how many?) — a bare mention of the equipment or place is not
+    enough to ask about an unrelated criterion."""
+    return len(best.met) >= 2 or any(e.condition.kind in (MISSING, NUMBER) for e in best.met) \
+        or any(e.condition.kind == NUMBER for e in best.unknown)
 
 
 class InputError(ValueError):
