@@ -17,7 +17,7 @@ from .numerals import parse_chinese_numeral
 
 MET, CONTRADICTED, UNKNOWN = "met", "contradicted", "unknown"
 
-NEG_BEFORE = ("没有", "没装", "没设", "没配", "没做", "没搞", "未经", "从不", "从没", "不是", "缺少", "缺乏",
+NEG_BEFORE = ("不涉及", "不在", "不属于", "不位于", "不存在", "没在", "没有", "没装", "没设", "没配", "没做", "没搞", "未经", "从不", "从没", "不是", "缺少", "缺乏",
               "未", "没", "无", "缺", "不", "非", "忘了", "取消了", "拆了", "拆掉了", "停了", "关了")
 NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失", "失效", "失灵", "不灵", "坏了", "坏", "损坏",
              "故障", "不能", "不好使", "不起作用", "不工作", "不管用", "不响", "不亮", "不全", "不够", "不足",
@@ -28,11 +28,14 @@ NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失
 POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
               "落实了", "做了", "都有", "有")
 POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
+# Single-character prefixes negate only the word they stand before: in "非突出煤层揭煤前没测"
+# the 非 is about 突出煤层, not 揭煤.
+_REACH = {"非": 0, "不": 1, "无": 1}
 # Words that contain a cue character but are not negations or affirmations; masked before cues
 # are looked for (有限空间 is no affirmation, 不同 no negation, 无轨运人车辆 no absence).
 NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不燃", "不间断", "不规则", "不定期", "非常",
             "无缝", "无机", "无焰", "无尘", "无线", "无人机", "无损", "无轨", "无水", "无极",
-            "无关", "有限", "有毒", "有害", "具有", "有关", "所有", "有机", "有色", "有的", "有些", "有点", "含有", "有序")
+            "有没有", "有无", "无关", "有限", "有毒", "有害", "具有", "有关", "所有", "有机", "有色", "有的", "有些", "有点", "含有", "有序")
 _MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
 # Longer units first: "300mm" must not be read as 300 m.
@@ -145,7 +148,9 @@ def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=
         for cue in cues:
             i = before.rfind(cue)
             if i >= 0:
-                best = min(best, len(before) - (i + len(cue)))
+                distance = len(before) - (i + len(cue))
+                if distance <= _REACH.get(cue, 8):
+                    best = min(best, distance)
         return best
 
     def nearest_after(cues):
