@@ -24,12 +24,15 @@ LABEL_ZH = {MAJOR: "重大事故隐患", GENERAL: "一般事故隐患", INSUFFIC
 DEFINITION_CLAUSE = "hazard-investigation-rules:3"
 MAX_INPUT = 20000
 
-# Words that make a description a safety finding even when no criterion is near.
+# Words that make a description a safety finding even when no criterion is near. Single
+# characters such as 没/未 are not enough ("湖人昨天赢了没有" is no finding).
 HAZARD_CUES = (
-    "隐患", "违规", "违章", "未", "没有", "没", "无证", "缺", "损坏", "破损", "失效", "过期", "堆放", "占用",
-    "堵塞", "泄漏", "漏", "超", "不合格", "不规范", "不符合", "私拉", "乱接", "裸露", "积水", "积尘", "裂缝",
-    "变形", "锈蚀", "松动", "坍塌", "脱落", "无人", "不戴", "未戴", "安全帽", "安全带", "灭火器", "警示",
-    "防护", "隐患", "危险", "事故", "作业", "设备", "车间", "现场", "工地", "井下", "仓库",
+    "隐患", "违规", "违章", "无证", "损坏", "破损", "失效", "过期", "堆放", "占用", "堵塞", "泄漏", "漏风", "漏水",
+    "漏气", "超载", "超员", "超量", "不合格", "不规范", "不符合", "私拉", "乱接", "裸露", "积水", "积尘", "裂缝",
+    "变形", "锈蚀", "松动", "坍塌", "脱落", "无人监护", "安全帽", "安全带", "灭火器", "消防", "警示", "防护",
+    "劳保", "危险", "事故", "作业", "设备", "车间", "现场", "工地", "井下", "仓库", "库房", "厂房", "施工", "检测",
+    "检验", "报警", "电线", "配电", "接地", "护栏", "栏杆", "通道", "照明", "打滑", "滑倒", "高处", "动火", "焊",
+    "粉尘", "有毒", "易燃", "易爆", "压力", "温度", "传感器", "矿", "煤", "瓦斯", "燃气", "化学品", "安全",
 )
 # Enumeration markers of a list of findings; "1.0%" is a number, not a marker.
 _ENUM = re.compile(r"[①-⑳]|(?:^|(?<=[\n\s；;。，,]))(?:\d{1,2}(?:[、)）]|[.．](?!\d))|[（(]\d{1,2}[)）]|[一二三四五六七八九十]+、)\s*")
@@ -233,7 +236,7 @@ class Classifier:
         if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE \
                 and _touches_the_hazard(top.best):
             return self._insufficient(base, nearest)
-        if nearest or any(cue in text for cue in HAZARD_CUES):
+        if nearest or base.industries or base.domains or any(cue in text for cue in HAZARD_CUES):
             return self._general(base, nearest)
         base.label, base.confidence = OUT_OF_SCOPE, 0.8
         base.explanation = "该描述不涉及安全生产事故隐患（未发现设备、场所、作业或管理方面的缺陷），无法判定。如是现场情况，请具体说明设备、场所和存在的问题。"
