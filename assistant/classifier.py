@@ -278,6 +278,11 @@ class Classifier:
         f.confidence = 0.9 if best.criterion.annotated else 0.65
         facts = "；".join(f"{e.condition.fact}（“{e.span}”）" for e in best.best.met)
         f.explanation = f"判定为重大事故隐患。依据{self._quote(best)}。已满足的条件：{facts}。"
+        docs = {m.criterion.doc_slug for m in f.matched}
+        if len(docs) > 1 and not f.industries:
+            # The label holds either way, but the citation depends on the trade: ask for it.
+            names = "、".join(self.store.documents[d].short_title or self.store.documents[d].title for d in sorted(docs))
+            f.questions.append(f"该单位属于哪个行业？不同行业适用不同判定标准（{names}）。")
         if best.criterion.doc_slug == "chemical-major-hazard":
             f.explanation += ("注意：《化工和危险化学品生产经营企业重大生产安全事故隐患判定准则》（AQ 3067-2026）"
                               "自2026-09-30起施行，其正文未收录，请以该准则核对。")
