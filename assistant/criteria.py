@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .citation import cite
-from .model import ARTICLE, Citation, Clause
+from .model import ARTICLE, Citation, Clause, as_tuple
 from .store import ClauseStore
 
 DETERMINATION = re.compile(r"判定为(一项)?重大(事故)?隐患|重大事故隐患[”\"]?，是指有下列情形")
@@ -110,14 +110,6 @@ def criterion_clauses(store: ClauseStore) -> list[Clause]:
 
 # -- annotations ------------------------------------------------------------------------------
 
-def _tuple(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value)
-
-
 def parse_condition(data: dict[str, Any]) -> Condition:
     kind = str(data.get("kind") or PRESENT)
     if kind not in (PRESENT, MISSING, NUMBER):
@@ -126,8 +118,8 @@ def parse_condition(data: dict[str, Any]) -> Condition:
     return Condition(
         fact=str(data.get("fact") or ""),
         kind=kind,
-        terms=_tuple(data.get("terms")),
-        contra=_tuple(data.get("contra")),
+        terms=as_tuple(data.get("terms")),
+        contra=as_tuple(data.get("contra")),
         ask=str(data.get("ask") or ""),
         op=str(data.get("op") or ""),
         value=float(value) if value is not None else None,
@@ -139,7 +131,7 @@ def parse_alternative(data: dict[str, Any]) -> Alternative:
     return Alternative(
         when=str(data.get("when") or ""),
         conditions=tuple(parse_condition(c) for c in data.get("require") or []),
-        excepts=_tuple(data.get("except")),
+        excepts=as_tuple(data.get("except")),
     )
 
 
@@ -151,7 +143,7 @@ def scope_for(clause_id: str, scopes: dict[str, dict[str, Any]], default_industr
         key = ":".join(parts[:n])
         if key in scopes:
             entry = scopes[key]
-            return (_tuple(entry.get("industries")) or default_industries, _tuple(entry.get("domains")))
+            return (as_tuple(entry.get("industries")) or default_industries, as_tuple(entry.get("domains")))
     return default_industries, ()
 
 
@@ -178,7 +170,7 @@ def build_registry(store: ClauseStore, annotations: dict[str, dict[str, Any]],
             domains=domains,
             alternatives=alternatives,
             catch_all=bool((data or {}).get("catch_all")),
-            keywords=_tuple((data or {}).get("keywords")),
+            keywords=as_tuple((data or {}).get("keywords")),
             note=str((data or {}).get("note") or ""),
             annotated=bool(data),
         )

@@ -8,6 +8,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+
+def as_tuple(value: Any) -> tuple[str, ...]:
+    """YAML values that may be missing, one string, or a list → a tuple of strings."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
 # Clause levels, outermost first.
 ARTICLE, ITEM, SUB_ITEM = "article", "item", "sub_item"
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from assistant.model import as_tuple
+
 CHECKED_FIELDS = ("title", "doc_number", "kind", "issued", "effective")
 
 
@@ -57,14 +59,6 @@ class Manifest:
         return problems
 
 
-def _tuple(value: Any) -> tuple[str, ...]:
-    if not value:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value)
-
-
 def parse_manifest(data: dict[str, Any]) -> Manifest:
     entries: dict[str, ManifestEntry] = {}
     for raw in data.get("documents") or []:
@@ -81,10 +75,10 @@ def parse_manifest(data: dict[str, Any]) -> Manifest:
             effective=str(raw.get("effective") or ""),
             status=str(raw.get("status") or ""),
             role=str(raw.get("role") or ""),
-            industries=_tuple(raw.get("industries")),
-            domains=_tuple(raw.get("domains")),
-            replaces=_tuple(raw.get("replaces")),
-            replaced_by=_tuple(raw.get("replaced_by")),
+            industries=as_tuple(raw.get("industries")),
+            domains=as_tuple(raw.get("domains")),
+            replaces=as_tuple(raw.get("replaces")),
+            replaced_by=as_tuple(raw.get("replaced_by")),
         )
     return Manifest(entries)
 

@@ -213,12 +213,16 @@ class _Parser:
             )
             self._continuation(line, force_article=True)
             return True
+        self._open_item(number, line)
+        return True
+
+    def _open_item(self, number: int | str, line: str) -> None:
+        assert self.article is not None
         self.item = _Unit(ITEM, self.article.article, number, lines=[line],
                           lead_in=self.article_lead, chapter=self.chapter)
         self.article.children.append(self.item)
         self.article.lines.append(line)
         self.sub = None
-        return True
 
     def _starts_sub(self, line: str) -> bool:
         if self.family == FAMILY_GB:
@@ -239,11 +243,7 @@ class _Parser:
             # "1." directly under an article: it is the article's item.
             if number in {u.item for u in self.article.children}:
                 return False
-            self.item = _Unit(ITEM, self.article.article, number, lines=[line],
-                              lead_in=self.article_lead, chapter=self.chapter)
-            self.article.children.append(self.item)
-            self.article.lines.append(line)
-            self.sub = None
+            self._open_item(number, line)
             return True
         if number in {u.sub_item for u in self.item.children}:
             return False
