@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLarge, install_error_handling
-from api.routes import classify, clauses, documents, health, search
+from api.routes import chat, classify, clauses, documents, health, search, sessions
 from api.routes.deps import AppState
 from api.settings import Settings, get_settings
 from ingest.index import Index
@@ -56,6 +56,22 @@ def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
     return AppState(index=index, classifier=classifier)
 
 
+def open_chat_db(app: FastAPI, settings: Settings) -> None:
+    """The conversation database, tables created; the app still starts when it cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.db import ChatDatabase
+
+    try:
+        db = ChatDatabase(settings.resolved_database_url())
+        db.create_all()
+    except (SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: the URL's driver is not installed
+        log.warning("conversation database unavailable: %s", exc)
+        app.state.chat_db, app.state.chat_db_error = None, "会话数据库不可用，请检查 HAZARD_DATABASE_URL"
+        return
+    app.state.chat_db = db
+
+
 def create_app(settings: Settings | None = None, index_loader: IndexLoader | None = None) -> FastAPI:
     settings = settings or get_settings()
     loader = index_loader or load_index
@@ -63,16 +79,20 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.hazard = open_state(settings, loader)
+        open_chat_db(app, settings)
         yield
+        if app.state.chat_db is not None:
+            app.state.chat_db.dispose()
 
     # No /docs or /redoc: they load Swagger/ReDoc from a CDN, and the service must work offline.
     app = FastAPI(title="隐患判定助手 hazard-assistant API", version="1", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.hazard = AppState(unavailable="服务正在启动")
+    app.state.chat_db = None
     install_error_handling(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.include_router(health.router)
-    for module in (documents, clauses, search, classify):
+    for module in (documents, clauses, search, classify, chat, sessions):
         app.include_router(module.router, prefix="/v1")
     return app
 

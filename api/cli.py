@@ -332,3 +332,53 @@ def serve(host: str, port: int) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.option("--session", "session_id", default=None, help="继续已有会话（会话ID）")
+@click.option("--industry", default="", help="行业：冶金、有色、建材、机械、轻工、纺织、烟草、商贸、煤矿…")
+@click.option("--domain", "domains", multiple=True, help="专项领域：粉尘涉爆、涉氨制冷、有限空间、金属冶炼")
+def chat(session_id: str | None, industry: str, domains) -> None:
+    """终端对话：提问法规、描述现场情形、回答追问；与 /v1/chat 同一逻辑、同一数据库。每行一条消息，输入 exit 或 Ctrl-D 结束。"""
+    from api.db import ChatDatabase, UnknownSessionError, take_turn
+    from api.services import build_classifier
+    from assistant.classifier import InputError, Profile
+    from assistant.dialogue import Dialogue
+
+    settings = get_settings()
+    index = open_current_index(with_models=True)
+    dialogue = Dialogue(index.store, index.retriever, build_classifier(index))
+    db = ChatDatabase(settings.resolved_database_url())
+    db.create_all()
+    if session_id and not db.exists(session_id):
+        _fail(str(UnknownSessionError(session_id)))
+    profile = Profile(industry, tuple(domains)) if industry or domains else None
+    stdin = sys.stdin
+    interactive = stdin.isatty()
+    click.echo(f"会话 {session_id}（继续）" if session_id else "新会话（首条消息后显示会话ID）")
+    click.echo("提问法规或描述现场情形；输入 exit 或按 Ctrl-D 结束。")
+    while True:
+        if interactive:
+            click.echo("> ", nl=False)
+        line = stdin.readline()
+        if not line:
+            break
+        message = line.strip()
+        if not message:
+            continue
+        if message.lower() in ("exit", "quit", "退出"):
+            break
+        try:
+            result = take_turn(db, dialogue, session_id, message, profile)
+        except InputError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            continue
+        if session_id is None:
+            click.echo(f"（会话ID：{result.session_id}）")
+        session_id = result.session_id
+        reply = result.reply
+        if reply.searched_query != message:
+            click.echo(f"（按上文理解为：{reply.searched_query}）")
+        click.echo(reply.text)
+        click.echo("")
+    db.dispose()

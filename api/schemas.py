@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -168,3 +169,51 @@ class ClassifyResponse(BaseModel):
     criteria: list[CriterionRef]
     follow_up_questions: list[str]
     explanation: str
+
+
+# -- chat (POST /v1/chat, /v1/sessions/{id}) ----------------------------------------------------
+ChatKind = Literal["answer", "classification", "clarification", "refusal"]
+
+
+class ChatCitation(BaseModel):
+    clause_id: str
+    citation: str
+    document_title: str
+    doc_number: str
+    article: int | str
+    item: int | str | None
+    sub_item: int | None
+    quote: str = Field(description="条款原文（与条款库一致）")
+
+
+class ChatRequest(BaseModel):
+    session_id: str | None = Field(default=None, max_length=64, description="会话ID；不给则新建会话")
+    message: str = Field(min_length=1, max_length=4000, description="用户消息：法规问题、现场情形，或对追问的回答")
+    profile: ProfileIn | None = Field(default=None, description="单位画像；给出后记入会话，之后的消息沿用")
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    answer: str = Field(description="回复全文（中文）")
+    kind: ChatKind = Field(description="answer 法规解答 · classification 隐患判定 · clarification 请补充或换个说法 · refusal 超出范围")
+    citations: list[ChatCitation]
+    classification: ClassifyResponse | None = Field(default=None, description="kind 为 classification 时：hazard classify --json 的结构")
+    follow_up_questions: list[str]
+    searched_query: str = Field(description="实际检索或判定的文本（追问时为结合上文改写后的内容）")
+
+
+class ChatMessageOut(BaseModel):
+    role: Literal["user", "assistant"]
+    text: str
+    kind: ChatKind | None = Field(description="助手消息的类别；用户消息为 null")
+    citations: list[ChatCitation]
+    searched_query: str | None
+    classification: ClassifyResponse | None
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    created_at: datetime
+    updated_at: datetime
+    messages: list[ChatMessageOut]

@@ -27,12 +27,21 @@ class Settings(BaseSettings):
     llm_model: str = "qwen2.5-7b-instruct"
     llm_timeout: float = 10.0
 
+    # Conversation store (any SQLAlchemy URL); empty = SQLite file <data_dir>/hazard.sqlite3.
+    database_url: str = ""
+
     def embedding_options(self) -> dict[str, str]:
         return {
             "model_path": self.embedding_model_path,
             "query_prefix": self.embedding_query_prefix,
             "passage_prefix": self.embedding_passage_prefix,
         }
+
+    def resolved_database_url(self) -> str:
+        """HAZARD_DATABASE_URL, or the default SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(Path(self.data_dir) / 'hazard.sqlite3').resolve()}"
 
 
 @functools.lru_cache(maxsize=1)
