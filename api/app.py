@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import PayloadTooLarge, install_error_handling
 from api.routes import chat, classify, clauses, documents, health, search, sessions
 from api.routes.deps import AppState
+from api.services import load_index
 from api.settings import Settings, get_settings
 from ingest.index import Index
 
@@ -23,23 +24,8 @@ IndexLoader = Callable[[Settings], Index]
 MAX_BODY_BYTES = 64 * 1024
 
 
-def load_index(settings: Settings) -> Index:
-    """The current index generation with the configured embeddings and reranker."""
-    from ingest.embeddings import CrossEncoderReranker, make_embeddings
-    from ingest.generations import NoIndexError, current_name
-    from ingest.index import open_index
-
-    # Check before loading any model: starting without an index should be quick.
-    if current_name(settings.data_dir) is None:
-        raise NoIndexError()
-    embeddings = make_embeddings(settings.embeddings, **settings.embedding_options())
-    reranker = CrossEncoderReranker(settings.reranker_path) if settings.reranker_path else None
-    return open_index(settings.data_dir, embeddings, reranker)
-
-
 def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
     """Index and classifier, or the reason there are none: the app still starts without them."""
-    from api.llm import make_adjudicator
     from api.services import build_classifier
     from ingest.embeddings import EmbeddingBackendError
     from ingest.generations import NoIndexError
@@ -50,9 +36,7 @@ def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
     except (NoIndexError, IndexMismatchError, EmbeddingBackendError) as exc:
         log.warning("index unavailable: %s", exc)
         return AppState(unavailable=str(exc))
-    classifier = build_classifier(index)
-    # build_classifier reads the process-wide settings; this app's own settings decide.
-    classifier.adjudicator = make_adjudicator(settings)
+    classifier = build_classifier(index, settings)
     return AppState(index=index, classifier=classifier)
 
 

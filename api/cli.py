@@ -20,31 +20,16 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _embeddings(settings):
-    from ingest.embeddings import make_embeddings
-
-    return make_embeddings(settings.embeddings, **settings.embedding_options())
-
-
-def _reranker(settings):
-    if not settings.reranker_path:
-        return None
-    from ingest.embeddings import CrossEncoderReranker
-
-    return CrossEncoderReranker(settings.reranker_path)
-
-
 def open_current_index(with_models: bool = True):
     """The current index with the configured embeddings (or BM25 only when `with_models` is off)."""
+    from api.services import load_index
+    from ingest.embeddings import EmbeddingBackendError
     from ingest.generations import NoIndexError
-    from ingest.index import IndexMismatchError, open_index
+    from ingest.index import IndexMismatchError
 
-    settings = get_settings()
     try:
-        if not with_models:
-            return open_index(settings.data_dir)
-        return open_index(settings.data_dir, _embeddings(settings), _reranker(settings))
-    except (NoIndexError, IndexMismatchError) as exc:
+        return load_index(get_settings(), with_models)
+    except (NoIndexError, IndexMismatchError, EmbeddingBackendError) as exc:
         _fail(str(exc))
 
 

@@ -1,17 +1,38 @@
-"""Wiring: build the domain services (classifier …) from an opened index and the team's files."""
+"""Wiring: open the index with the configured models and build the domain services from it.
+
+The CLI and the HTTP app both come through here, so there is one way to turn settings into an
+index and a classifier.
+"""
 
 from __future__ import annotations
 
 from api.llm import make_adjudicator
-from api.settings import get_settings
+from api.settings import Settings, get_settings
 from assistant.classifier import Classifier
 from assistant.criteria import build_registry
 from ingest.annotations import load_annotations, load_industry_cues
 from ingest.index import Index
 
 
-def build_classifier(index: Index) -> Classifier:
+def load_index(settings: Settings, with_models: bool = True) -> Index:
+    """The current generation with the configured embeddings and reranker (BM25 only without
+    models). Raises NoIndexError, IndexMismatchError or EmbeddingBackendError."""
+    from ingest.embeddings import CrossEncoderReranker, make_embeddings
+    from ingest.generations import NoIndexError, current_name
+    from ingest.index import open_index
+
+    # Check before loading any model: failing for want of an index should be quick.
+    if current_name(settings.data_dir) is None:
+        raise NoIndexError()
+    if not with_models:
+        return open_index(settings.data_dir)
+    embeddings = make_embeddings(settings.embeddings, **settings.embedding_options())
+    reranker = CrossEncoderReranker(settings.reranker_path) if settings.reranker_path else None
+    return open_index(settings.data_dir, embeddings, reranker)
+
+
+def build_classifier(index: Index, settings: Settings | None = None) -> Classifier:
     annotations, scopes = load_annotations()
     registry = build_registry(index.store, annotations, scopes)
     return Classifier(index.store, registry, index.retriever, load_industry_cues(),
-                      adjudicator=make_adjudicator(get_settings()))
+                      adjudicator=make_adjudicator(settings or get_settings()))
