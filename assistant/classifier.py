@@ -152,10 +152,22 @@ class Classifier:
     def _infer(self, text: str, profile: Profile) -> tuple[list[str], list[str]]:
         industries = [name for name, cues in self.industry_cues.items() if find_term(text, cues)]
         domains = [name for name, cues in self.domain_cues.items() if find_term(text, cues)]
-        if profile.industry and profile.industry not in industries:
-            industries.insert(0, profile.industry)
+        for industry in reversed(self.canonical_industries(profile.industry)):
+            if industry not in industries:
+                industries.insert(0, industry)
         domains += [d for d in profile.domains if d not in domains]
         return industries, domains
+
+    def canonical_industries(self, name: str) -> list[str]:
+        """A loosely written industry ("化工", "建筑施工", "非煤矿山") → the manifest's names."""
+        name = (name or "").strip()
+        if not name:
+            return []
+        if name in self.industry_cues:
+            return [name]
+        key = prepare(name)
+        found = [ind for ind in self.industry_cues if prepare(ind) in key or key in prepare(ind)]
+        return found or [ind for ind, cues in self.industry_cues.items() if find_term(key, cues)] or [name]
 
     def _in_scope(self, criterion: Criterion, industries: list[str], domains: list[str]) -> bool:
         doc = self.store.documents[criterion.doc_slug]
