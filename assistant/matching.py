@@ -104,6 +104,7 @@ def _segments(text: str) -> list[tuple[int, str]]:
 
 # After a term, these negate it only when no new object follows: "X没有" / "X没有设置" negate X,
 # "X没有Y" negates Y ("倾动式熔炼炉没有应急储存设施" says nothing against 倾动式).
+LIST_NEGATIONS = ("啥都没", "都没", "也没", "全没", "都不", "均未", "都未", "全都没")
 _OBJECT_TAKING = {"没有", "没", "未", "也没", "都没", "啥都没", "缺", "无"}
 _VERB_AFTER_NEGATION = re.compile(
     r"^(有|了|啊|呢|的|过|装|设|配|采取|落实|建立|制定|安装|设置|检测|检查|校验|检验|投用|投入|使用|开|做|按|经|"
@@ -268,9 +269,10 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
 
 def evaluate_alternative(alternative: Alternative, text: str) -> AlternativeResult:
     evidence = tuple(evaluate_condition(c, text) for c in alternative.conditions)
-    # An exclusion is a stated fact: only "…都没有"-type words after it deny it, not 被拆/坏了,
-    # which describe the equipment it names.
-    for _, polarity, segment in find_term(text, alternative.excepts, after_cues=tuple(_OBJECT_TAKING)):
+    # An exclusion is a stated fact: only list-covering words after it deny it ("泄爆片、隔爆阀啥都
+    # 没有"); 被拆/坏了 describe the equipment it names, and in "倾动式熔炼炉没设排放坑" the 没
+    # belongs to the pit.
+    for _, polarity, segment in find_term(text, alternative.excepts, after_cues=LIST_NEGATIONS):
         if polarity != "neg":
             return AlternativeResult(alternative, "failed", evidence, excluded_by=segment)
     if evidence and all(e.status == MET for e in evidence):
