@@ -321,9 +321,9 @@ class Classifier:
     def _insufficient(self, f: Finding, nearest: list[CriterionMatch]) -> Finding:
         f.label, f.nearest, f.confidence = INSUFFICIENT, nearest, 0.5
         questions: list[str] = []
-        for m in nearest[:2]:
-            if m.status != "open":
-                continue
+        # Ask about the criterion the description is nearest to; questions about the runner-up
+        # would send the inspector after facts that decide nothing here.
+        for m in nearest[:1]:
             for e in m.best.unknown:
                 q = e.condition.ask or f"请说明：{e.condition.fact}？"
                 if q not in questions:
