@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLarge, install_error_handling
-from api.routes import chat, classify, clauses, documents, health, search, sessions
+from api.routes import chat, classify, clauses, documents, health, search, sessions, ui
 from api.routes.deps import AppState
 from api.services import load_index
 from api.settings import Settings, get_settings
@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
     app.include_router(health.router)
     for module in (documents, clauses, search, classify, chat, sessions):
         app.include_router(module.router, prefix="/v1")
+    # The web UI: the page at /, its script and style under /static (api/static/).
+    app.include_router(ui.router)
+    app.mount("/static", ui.static_files(), name="static")
     return app
 
 

@@ -217,3 +217,19 @@ class SessionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     messages: list[ChatMessageOut]
+
+
+# -- chat streamed as server-sent events (POST /v1/chat?stream=true) ---------------------------------
+class ChatStreamSegment(BaseModel):
+    """Data of a `segment` event: the next piece of the answer."""
+
+    text: str = Field(description="回复的下一段（按句切分；依次拼接即为完整回复）")
+
+
+class ChatStreamDone(BaseModel):
+    """Data of the closing `done` event."""
+
+    session_id: str
+    kind: ChatKind
+    follow_up_questions: list[str]
+    searched_query: str = Field(description="实际检索或判定的文本（追问时为结合上文改写后的内容）")
