@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 ingest: install
 	$(BIN)/hazard ingest
 
+# Ingest, show what is indexed and a sample search, then serve the web UI and API on loopback.
 run: ingest
 	$(BIN)/hazard docs
-	$(BIN)/hazard search "有限空间作业没有人监护算重大隐患吗" -k 5
+	$(BIN)/hazard search "有限空间作业没有人监护算重大隐患吗" -k 3
+	$(BIN)/hazard serve --host 127.0.0.1 --port $(or $(PORT),8000)
 
 test: install
 	$(BIN)/pytest

@@ -155,7 +155,7 @@ def test_stable_hooks_for_browser_tests():
         assert hook in js, hook
     for hook in ('id="chat-input"', 'id="send"', 'id="clause-panel"'):
         assert hook in html, hook
-    for label in ("重大事故隐患", "一般事故隐患", "需补充信息", "不属于隐患描述", "已按上下文检索："):
+    for label in ("重大事故隐患", "一般事故隐患", "需补充信息", "不属于事故隐患描述", "已按上下文检索："):
         assert label in js, label
 
 
