@@ -40,12 +40,14 @@ Exit status 0 when every check passes, 1 otherwise.  Standard library only.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
+
+# Run as a script from anywhere: the shared helpers sit beside this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from setcheck import doc_slug, load_clauses, normalize, read_records, shared_run  # noqa: E402
 
 OVERLAP_LEN = 8
 MIN_ITEMS = 320
@@ -88,14 +90,8 @@ ENUM_RE = re.compile(
 )
 
 
-def normalize(text: str) -> str:
-    """NFKC-fold (full-width ASCII -> ASCII) and drop all whitespace."""
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in folded if not ch.isspace())
 
 
-def doc_slug(clause_id: str) -> str:
-    return clause_id.split(":", 1)[0]
 
 
 def standard_of(clause_id: str) -> str:
@@ -103,16 +99,6 @@ def standard_of(clause_id: str) -> str:
     return STANDARD_ALIASES.get(slug, slug)
 
 
-def shared_run(text_a: str, text_b: str, n: int = OVERLAP_LEN) -> str | None:
-    """Return the first n-character run of ``text_a`` found in ``text_b``."""
-    if len(text_a) < n or len(text_b) < n:
-        return None
-    grams = {text_b[i:i + n] for i in range(len(text_b) - n + 1)}
-    for i in range(len(text_a) - n + 1):
-        run = text_a[i:i + n]
-        if run in grams:
-            return run
-    return None
 
 
 def is_multi_finding(situation: str) -> bool:
@@ -122,16 +108,6 @@ def is_multi_finding(situation: str) -> bool:
     return len(segments) >= 2
 
 
-def load_clauses(path: Path) -> dict[str, str]:
-    clauses: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            rec = json.loads(line)
-            clauses[rec["clause_id"]] = rec.get("text", "")
-    return clauses
 
 
 def check_fields(lineno: int, rec: dict, errors: list[str]) -> bool:
@@ -186,21 +162,9 @@ def main(argv: list[str]) -> int:
 
     errors: list[str] = []
     items: list[tuple[int, dict]] = []
-    with set_path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                errors.append(f"line {lineno}: blank line")
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"line {lineno}: invalid JSON ({exc})")
-                continue
-            if not isinstance(rec, dict):
-                errors.append(f"line {lineno}: not a JSON object")
-                continue
-            if check_fields(lineno, rec, errors):
-                items.append((lineno, rec))
+    for lineno, rec in read_records(set_path, errors):
+        if check_fields(lineno, rec, errors):
+            items.append((lineno, rec))
 
     # unique ids
     id_counts = Counter(rec["id"] for _, rec in items)

@@ -25,11 +25,13 @@ Exit status 0 when every check passes, 1 otherwise.  Standard library only.
 
 from __future__ import annotations
 
-import json
 import sys
-import unicodedata
 from collections import Counter
 from pathlib import Path
+
+# Run as a script from anywhere: the shared helpers sit beside this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from setcheck import doc_slug, load_clauses, normalize, read_records, shared_run  # noqa: E402
 
 MIN_ITEMS = 230
 MIN_PER_DOC = 3
@@ -38,38 +40,12 @@ OVERLAP_LEN = 8
 DEFAULT_SET = Path(__file__).resolve().parent / "data" / "retrieval.jsonl"
 
 
-def normalize(text: str) -> str:
-    """NFKC-fold (full-width ASCII -> ASCII) and drop all whitespace."""
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in folded if not ch.isspace())
 
 
-def doc_slug(clause_id: str) -> str:
-    return clause_id.split(":", 1)[0]
 
 
-def shared_run(question: str, text: str, n: int = OVERLAP_LEN) -> str | None:
-    """Return the first n-character run of ``question`` found in ``text``."""
-    if len(question) < n:
-        return None
-    grams = {text[i:i + n] for i in range(len(text) - n + 1)}
-    for i in range(len(question) - n + 1):
-        run = question[i:i + n]
-        if run in grams:
-            return run
-    return None
 
 
-def load_clauses(path: Path) -> dict[str, str]:
-    clauses: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
-                continue
-            rec = json.loads(line)
-            clauses[rec["clause_id"]] = rec.get("text", "")
-    return clauses
 
 
 def main(argv: list[str]) -> int:
@@ -85,35 +61,23 @@ def main(argv: list[str]) -> int:
 
     errors: list[str] = []
     items = []
-    with set_path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                errors.append(f"line {lineno}: blank line")
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"line {lineno}: invalid JSON ({exc})")
-                continue
-            if not isinstance(rec, dict):
-                errors.append(f"line {lineno}: not a JSON object")
-                continue
-            bad = False
-            for key, typ in (("id", str), ("question", str),
-                             ("gold", list), ("document", str)):
-                if not isinstance(rec.get(key), typ):
-                    errors.append(f"line {lineno}: field {key!r} missing or not {typ.__name__}")
-                    bad = True
-            if bad:
-                continue
-            if not rec["question"].strip():
-                errors.append(f"line {lineno}: empty question")
-            if not rec["gold"] or not all(isinstance(g, str) for g in rec["gold"]):
-                errors.append(f"line {lineno}: gold must be a non-empty list of strings")
-                continue
-            if len(set(rec["gold"])) != len(rec["gold"]):
-                errors.append(f"line {lineno} ({rec['id']}): duplicate gold ids")
-            items.append((lineno, rec))
+    for lineno, rec in read_records(set_path, errors):
+        bad = False
+        for key, typ in (("id", str), ("question", str),
+                         ("gold", list), ("document", str)):
+            if not isinstance(rec.get(key), typ):
+                errors.append(f"line {lineno}: field {key!r} missing or not {typ.__name__}")
+                bad = True
+        if bad:
+            continue
+        if not rec["question"].strip():
+            errors.append(f"line {lineno}: empty question")
+        if not rec["gold"] or not all(isinstance(g, str) for g in rec["gold"]):
+            errors.append(f"line {lineno}: gold must be a non-empty list of strings")
+            continue
+        if len(set(rec["gold"])) != len(rec["gold"]):
+            errors.append(f"line {lineno} ({rec['id']}): duplicate gold ids")
+        items.append((lineno, rec))
 
     # unique ids, size
     id_counts = Counter(rec["id"] for _, rec in items)
