@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .citation import cite
 from .criteria import MISSING, NUMBER, Criterion, Registry, best_alternative
-from .matching import CONTRADICTED, MET, UNKNOWN, AlternativeResult, evaluate_alternative, find_term, prepare
+from .matching import CONTRADICTED, AlternativeResult, evaluate_alternative, find_term, prepare
 from .model import Citation
 from .normalize import clean_input
 from .retrieval import Retriever, SearchFilters

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from assistant.model import Document, ParsedDocument
 from ingest.loaders import SourceDocument
 from ingest.manifest import Manifest
@@ -66,7 +64,3 @@ def build_document(source: SourceDocument, manifest: Manifest) -> ParsedDocument
         clause_count=len(body.clauses),
     )
     return ParsedDocument(document=document, clauses=body.clauses, warnings=warnings)
-
-
-def with_source(parsed: ParsedDocument, **changes) -> ParsedDocument:
-    return ParsedDocument(replace(parsed.document, **changes), parsed.clauses, parsed.warnings)

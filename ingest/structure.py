@@ -13,7 +13,7 @@ Three numbering families (ARCHITECTURE.md):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from assistant.model import (
     ARTICLE,
@@ -336,7 +336,3 @@ def _gb_key(number: str) -> float:
     for i, p in enumerate(parts):
         key += p / (1000 ** i)
     return key
-
-
-def with_lead_in(clause: Clause, lead_in: str) -> Clause:
-    return replace(clause, lead_in=lead_in)

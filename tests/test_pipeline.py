@@ -10,7 +10,7 @@ import pytest
 from ingest import generations as gen
 from ingest.embeddings import embedding_key, make_embeddings
 from ingest.index import open_index
-from ingest.pipeline import FAILED, REMOVED, SKIPPED, UNCHANGED, UPDATED, ingest
+from ingest.pipeline import FAILED, REMOVED, UNCHANGED, UPDATED, ingest
 
 DOC_A = """---
 title: 测试行业甲重大事故隐患判定标准
