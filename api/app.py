@@ -26,7 +26,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
     """Index and classifier, or the reason there are none: the app still starts without them."""
-    from api.services import build_classifier
+    from api.services import build_classifier, build_dialogue
     from ingest.embeddings import EmbeddingBackendError
     from ingest.generations import NoIndexError
     from ingest.index import IndexMismatchError
@@ -37,7 +37,7 @@ def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
         log.warning("index unavailable: %s", exc)
         return AppState(unavailable=str(exc))
     classifier = build_classifier(index, settings)
-    return AppState(index=index, classifier=classifier)
+    return AppState(index=index, classifier=classifier, dialogue=build_dialogue(index, classifier, settings))
 
 
 def open_chat_db(app: FastAPI, settings: Settings) -> None:

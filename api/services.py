@@ -6,10 +6,12 @@ index and a classifier.
 
 from __future__ import annotations
 
-from api.llm import make_adjudicator
+from api.llm import make_adjudicator, make_completion
 from api.settings import Settings, get_settings
 from assistant.classifier import Classifier
 from assistant.criteria import build_registry
+from assistant.dialogue import Dialogue
+from assistant.synthesis import Synthesizer
 from ingest.annotations import load_annotations, load_industry_cues
 from ingest.index import Index
 
@@ -36,3 +38,14 @@ def build_classifier(index: Index, settings: Settings | None = None) -> Classifi
     registry = build_registry(index.store, annotations, scopes)
     return Classifier(index.store, registry, index.retriever, load_industry_cues(),
                       adjudicator=make_adjudicator(settings or get_settings()))
+
+
+def make_synthesizer(settings: Settings) -> Synthesizer | None:
+    """The optional LLM answer synthesis; None (deterministic answers only) without HAZARD_LLM_BASE_URL."""
+    complete = make_completion(settings)
+    return Synthesizer(complete) if complete is not None else None
+
+
+def build_dialogue(index: Index, classifier: Classifier, settings: Settings | None = None) -> Dialogue:
+    return Dialogue(index.store, index.retriever, classifier,
+                    synthesizer=make_synthesizer(settings or get_settings()))

@@ -274,11 +274,14 @@ class Dialogue:
     through the retriever and `compose_answer`. Citations always come from `store.citation`."""
 
     def __init__(self, store: ClauseStore, retriever: Retriever, classifier: Classifier,
-                 relevance: Relevance = DEFAULT_RELEVANCE):
+                 relevance: Relevance = DEFAULT_RELEVANCE, synthesizer: Callable | None = None):
         self.store = store
         self.retriever = retriever
         self.classifier = classifier
         self.relevance = relevance
+        # Optional LLM synthesis (assistant/synthesis.py): (question, hits, answer, store=…) →
+        # SynthesisResult | None; None keeps the deterministic answer.
+        self.synthesizer = synthesizer
 
     def reply(self, message: str, history: Sequence[Turn] = (), profile: Profile | None = None) -> Reply:
         if message is not None and len(message) > MAX_MESSAGE:
@@ -321,7 +324,15 @@ class Dialogue:
         answer = compose_answer(r.query, hits, self.store.citation, dense_available=self.retriever.dense is not None,
                                 relevance=self.relevance, pinned=pinned)
         if answer.found:
-            return Reply(ANSWER, answer.text, r.query, r, answer.citations)
+            text = answer.text
+            if self.synthesizer is not None:
+                try:
+                    synthesis = self.synthesizer(r.query, hits, answer, store=self.store)
+                except Exception:  # the deterministic answer is the fallback
+                    synthesis = None
+                if synthesis is not None:
+                    text = synthesis.text
+            return Reply(ANSWER, text, r.query, r, answer.citations)
         if r.exclude:
             shown = r.query if len(r.query) <= 40 else r.query[:40] + "…"
             return Reply(CLARIFICATION, NO_MORE_TEXT.format(query=shown), r.query, r)

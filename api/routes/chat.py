@@ -32,8 +32,10 @@ router = APIRouter(tags=["chat"], responses=problem_responses(500, 503))
 EVENT_STREAM = "text/event-stream"
 
 
-def get_dialogue(index: IndexDep, classifier: ClassifierDep) -> Dialogue:
-    return Dialogue(index.store, index.retriever, classifier)
+def get_dialogue(index: IndexDep, classifier: ClassifierDep, request: Request) -> Dialogue:
+    # Built once at startup with this app's settings (and the optional LLM synthesizer).
+    dialogue = request.app.state.hazard.dialogue
+    return dialogue if dialogue is not None else Dialogue(index.store, index.retriever, classifier)
 
 
 DialogueDep = Annotated[Dialogue, Depends(get_dialogue)]

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from api.errors import IndexUnavailable
 from assistant.classifier import Classifier
+from assistant.dialogue import Dialogue
 from ingest.index import Index
 
 NOT_READY = "索引尚未建立，请先运行 hazard ingest"
@@ -20,6 +21,7 @@ class AppState:
 
     index: Index | None = None
     classifier: Classifier | None = None
+    dialogue: "Dialogue | None" = None
     unavailable: str = ""
 
 
