@@ -315,9 +315,6 @@ def serve(host: str, port: int) -> None:
     Server(uvicorn.Config(create_app(), host=host, port=port, log_level="info")).run()
 
 
-if __name__ == "__main__":
-    main()
-
 
 @main.command()
 @click.option("--session", "session_id", default=None, help="继续已有会话（会话ID）")
@@ -326,13 +323,12 @@ if __name__ == "__main__":
 def chat(session_id: str | None, industry: str, domains) -> None:
     """终端对话：提问法规、描述现场情形、回答追问；与 /v1/chat 同一逻辑、同一数据库。每行一条消息，输入 exit 或 Ctrl-D 结束。"""
     from api.db import ChatDatabase, UnknownSessionError, take_turn
-    from api.services import build_classifier
+    from api.services import build_classifier, build_dialogue
     from assistant.classifier import InputError, Profile
-    from assistant.dialogue import Dialogue
 
     settings = get_settings()
     index = open_current_index(with_models=True)
-    dialogue = Dialogue(index.store, index.retriever, build_classifier(index))
+    dialogue = build_dialogue(index, build_classifier(index, settings), settings)
     db = ChatDatabase(settings.resolved_database_url())
     db.create_all()
     if session_id and not db.exists(session_id):
@@ -367,3 +363,31 @@ def chat(session_id: str | None, industry: str, domains) -> None:
         click.echo(reply.text)
         click.echo("")
     db.dispose()
+
+
+@eval_group.command("chat")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, help="评测集（默认 eval/data/chat.jsonl）")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=Path("eval/reports/chat.json"))
+@click.option("--check-floors", is_flag=True, help="低于 eval/floors.json 的下限时以非零退出")
+def eval_chat(data_path: Path | None, out_path: Path, check_floors: bool) -> None:
+    """对话评测：多轮对话逐轮走 hazard chat 的同一逻辑（临时会话库），统计引用命中、引用精度、无依据回答、伪造引用、拒答正确率与误拒率、回复类型准确率。"""
+    from api.services import build_classifier
+    from assistant.dialogue import Dialogue
+    from eval.chat import below_floors, evaluate, format_report, load_dialogues
+    from eval.retrieval import load_floors
+
+    index = open_current_index(with_models=True)
+    report = evaluate(lambda: Dialogue(index.store, index.retriever, build_classifier(index)), load_dialogues(data_path))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(format_report(report))
+    click.echo(f"报告已写入 {out_path}")
+    if check_floors:
+        problems = below_floors(report, load_floors())
+        for p in problems:
+            click.echo(f"低于下限：{p}", err=True)
+        sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
