@@ -3,16 +3,11 @@ server speaking the OpenAI chat-completions protocol (loopback only, shut down a
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import time
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from openai_standin import free_port, running_stand_in
 
 from api.llm import make_adjudicator, make_completion
 from api.settings import Settings
@@ -117,63 +112,11 @@ def test_no_llm_configured():
     assert make_adjudicator(Settings(llm_base_url="")) is None
 
 
-# -- local stand-in for an OpenAI-compatible server ---------------------------------------------
-class StandIn:
-    def __init__(self):
-        self.replies: list[tuple[int, str, float]] = []  # (status, content, delay) served in order
-        self.requests: list[dict] = []
-        self.app = FastAPI()
-        self.app.post("/v1/chat/completions")(self.chat)
-
-    def reply(self, content: str = "", status: int = 200, delay: float = 0.0):
-        self.replies.append((status, content, delay))
-
-    async def chat(self, request: Request):
-        body = await request.json()
-        self.requests.append(body)
-        status, content, delay = self.replies.pop(0) if self.replies else (500, "", 0.0)
-        if delay:
-            await asyncio.sleep(delay)
-        if status != 200:
-            return JSONResponse({"error": {"message": "stand-in failure", "type": "server_error"}}, status_code=status)
-        return {
-            "id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", ""),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+# -- local stand-in for an OpenAI-compatible server (tests/openai_standin.py) ---------------------
 @pytest.fixture(scope="module")
 def server():
-    stand_in = StandIn()
-    port = _free_port()
-    config = uvicorn.Config(stand_in.app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", timeout_graceful_shutdown=1)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "stand-in server did not start"
-        time.sleep(0.02)
-    stand_in.port = port
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("NO_PROXY", "127.0.0.1,localhost")
-            mp.setenv("no_proxy", "127.0.0.1,localhost")
-            yield stand_in
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "stand-in server did not shut down"
+    with running_stand_in() as stand_in:
+        yield stand_in
 
 
 @pytest.fixture
@@ -224,7 +167,7 @@ def test_llm_timeout(stand_in):
 
 
 def test_llm_connection_refused():
-    assert _adjudicator(_free_port(), timeout=0.5)(SITUATION, CANDIDATES, "general") is None
+    assert _adjudicator(free_port(), timeout=0.5)(SITUATION, CANDIDATES, "general") is None
 
 
 @pytest.mark.parametrize("where", ["situation", "quote"])
