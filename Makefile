@@ -29,6 +29,8 @@ test: install
 
 eval: ingest
 	$(BIN)/hazard eval retrieval --check-floors
+	$(BIN)/hazard eval classify --check-floors
+	$(BIN)/hazard eval chat --check-floors
 
 bench: install
 	$(BIN)/python -m eval.bench

@@ -245,6 +245,19 @@ def _classify_jsonl(classifier, path: Path, out_path: Path | None, default_indus
         click.echo(f"{failures} 行无法判定（见输出中的 error）", err=True)
 
 
+def _finish_eval(report: dict, out_path: Path, text: str, problems, check_floors: bool) -> None:
+    """Write the JSON report, print the table, and fail when a floor is not met (if asked)."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(text)
+    click.echo(f"报告已写入 {out_path}")
+    if check_floors:
+        found = problems()
+        for p in found:
+            click.echo(f"低于下限：{p}", err=True)
+        sys.exit(1 if found else 0)
+
+
 @main.group("eval")
 def eval_group() -> None:
     """评测：检索等（输出指标并写JSON报告）。"""
@@ -262,15 +275,7 @@ def eval_retrieval(data_path: Path | None, out_path: Path, modes: str, check_flo
     index = open_current_index(with_models=True)
     questions = load_questions(data_path)
     report = evaluate(index.retriever, questions, [m.strip() for m in modes.split(",") if m.strip()])
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    click.echo(format_report(report))
-    click.echo(f"报告已写入 {out_path}")
-    if check_floors:
-        problems = below_floors(report)
-        for p in problems:
-            click.echo(f"低于下限：{p}", err=True)
-        sys.exit(1 if problems else 0)
+    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report), check_floors)
 
 
 @eval_group.command("classify")
@@ -285,15 +290,7 @@ def eval_classify(data_path: Path | None, out_path: Path, check_floors: bool) ->
 
     classifier = build_classifier(open_current_index(with_models=True))
     report = evaluate(classifier, load_situations(data_path))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    click.echo(format_report(report))
-    click.echo(f"报告已写入 {out_path}")
-    if check_floors:
-        problems = below_floors(report, load_floors())
-        for p in problems:
-            click.echo(f"低于下限：{p}", err=True)
-        sys.exit(1 if problems else 0)
+    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
 
 
 @main.command()
@@ -378,15 +375,7 @@ def eval_chat(data_path: Path | None, out_path: Path, check_floors: bool) -> Non
 
     index = open_current_index(with_models=True)
     report = evaluate(lambda: Dialogue(index.store, index.retriever, build_classifier(index)), load_dialogues(data_path))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    click.echo(format_report(report))
-    click.echo(f"报告已写入 {out_path}")
-    if check_floors:
-        problems = below_floors(report, load_floors())
-        for p in problems:
-            click.echo(f"低于下限：{p}", err=True)
-        sys.exit(1 if problems else 0)
+    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
 
 
 if __name__ == "__main__":
