@@ -123,7 +123,9 @@ class Evidence(BaseModel):
     question: str
 
 
-class CriterionRef(BaseModel):
+class ChatCitation(BaseModel):
+    """A clause citation: the contract's structured fields and the official text."""
+
     clause_id: str
     citation: str
     document_title: str
@@ -131,7 +133,10 @@ class CriterionRef(BaseModel):
     article: int | str
     item: int | str | None
     sub_item: int | None
-    quote: str
+    quote: str = Field(description="条款原文（与条款库一致）")
+
+
+class CriterionRef(ChatCitation):
     role: Literal["matched", "nearest"]
 
 
@@ -175,15 +180,6 @@ class ClassifyResponse(BaseModel):
 ChatKind = Literal["answer", "classification", "clarification", "refusal"]
 
 
-class ChatCitation(BaseModel):
-    clause_id: str
-    citation: str
-    document_title: str
-    doc_number: str
-    article: int | str
-    item: int | str | None
-    sub_item: int | None
-    quote: str = Field(description="条款原文（与条款库一致）")
 
 
 class ChatRequest(BaseModel):

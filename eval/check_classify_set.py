@@ -47,7 +47,7 @@ from pathlib import Path
 
 # Run as a script from anywhere: the shared helpers sit beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from setcheck import doc_slug, load_clauses, normalize, read_records, shared_run  # noqa: E402
+from setcheck import doc_slug, load_clauses, normalize, read_records, report, shared_run  # noqa: E402
 
 OVERLAP_LEN = 8
 MIN_ITEMS = 320
@@ -292,13 +292,7 @@ def main(argv: list[str]) -> int:
     print(f"rewording groups (>= {GROUP_SIZE}, consistent): {full_groups} of {len(groups)}")
     print(f"multi-finding messages: {sum(multi.values())} {dict(multi)}")
     print(f"scope traps: {scope}")
-    if errors:
-        print(f"FAIL: {len(errors)} problem(s)")
-        for e in errors:
-            print("  - " + e)
-        return 1
-    print("OK: all checks passed")
-    return 0
+    return report(errors)
 
 
 if __name__ == "__main__":

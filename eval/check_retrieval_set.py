@@ -31,7 +31,7 @@ from pathlib import Path
 
 # Run as a script from anywhere: the shared helpers sit beside this file.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from setcheck import doc_slug, load_clauses, normalize, read_records, shared_run  # noqa: E402
+from setcheck import doc_slug, load_clauses, normalize, read_records, report, shared_run  # noqa: E402
 
 MIN_ITEMS = 230
 MIN_PER_DOC = 3
@@ -116,13 +116,7 @@ def main(argv: list[str]) -> int:
     print("questions per document:")
     for doc in docs_with_clauses:
         print(f"  {doc:50s} {per_doc[doc]:4d}")
-    if errors:
-        print(f"FAIL: {len(errors)} problem(s)")
-        for e in errors:
-            print("  - " + e)
-        return 1
-    print("OK: all checks passed")
-    return 0
+    return report(errors)
 
 
 if __name__ == "__main__":

@@ -60,3 +60,14 @@ def read_records(path: Path, errors: list[str]) -> list[tuple[int, dict]]:
                 continue
             records.append((lineno, rec))
     return records
+
+
+def report(errors: list[str]) -> int:
+    """Print the verdict and return the exit status (0 when there is nothing wrong)."""
+    if errors:
+        print(f"FAIL: {len(errors)} problem(s)")
+        for e in errors:
+            print("  - " + e)
+        return 1
+    print("OK: all checks passed")
+    return 0

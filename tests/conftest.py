@@ -38,3 +38,19 @@ def real_index(corpus_dir):
     """The whole real corpus, indexed once per session (kept in .test-cache between runs)."""
     data_dir = Path(os.environ.get("HAZARD_TEST_INDEX_DIR") or REPO / ".test-cache" / "index")
     return make_test_index(corpus_dir, data_dir)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A loopback stand-in for an OpenAI-compatible server, one per test module."""
+    from openai_standin import running_stand_in
+
+    with running_stand_in() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def stand_in(server):
+    server.replies.clear()
+    server.requests.clear()
+    return server

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from openai_standin import free_port, running_stand_in
+from openai_standin import free_port
 
 from api.llm import make_adjudicator, make_completion
 from api.settings import Settings
@@ -110,20 +110,6 @@ def test_adjudicator_swallows_errors_and_skips_without_candidates():
 def test_no_llm_configured():
     assert make_completion(Settings(llm_base_url="")) is None
     assert make_adjudicator(Settings(llm_base_url="")) is None
-
-
-# -- local stand-in for an OpenAI-compatible server (tests/openai_standin.py) ---------------------
-@pytest.fixture(scope="module")
-def server():
-    with running_stand_in() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def stand_in(server):
-    server.replies.clear()
-    server.requests.clear()
-    return server
 
 
 def _adjudicator(port: int, timeout: float = 5.0) -> Adjudicator:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from apps import make_app
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -28,11 +29,6 @@ REPLY = "砖混结构，不是框架"
 MORE = "还有别的吗？"
 WEATHER = "今天天气怎么样"
 WHAT_IF = "那如果是单层钢结构厂房呢？"
-
-
-def make_app(real_index, db_url: str):
-    settings = Settings(data_dir=real_index.path.parent.parent, database_url=db_url)
-    return create_app(settings, index_loader=lambda s: real_index)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from openai_standin import free_port, running_stand_in
+from openai_standin import free_port
 
 from api.services import make_synthesizer
 from api.settings import Settings
@@ -159,20 +158,6 @@ def test_dialogue_uses_verified_synthesis_and_falls_back():
     failing = Dialogue(STORE, StubRetriever(["test-law:10"]), NoClassifier(),
                        synthesizer=Synthesizer(lambda m: "编造的内容。")).reply(REPORT_Q)
     assert failing.text == deterministic.text
-
-
-# -- local stand-in for an OpenAI-compatible server (tests/openai_standin.py) ---------------------
-@pytest.fixture(scope="module")
-def server():
-    with running_stand_in() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def stand_in(server):
-    server.replies.clear()
-    server.requests.clear()
-    return server
 
 
 def _synthesizer(port: int, timeout: float = 5.0) -> Synthesizer:

@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from apps import make_app
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.routes.chat import split_segments
-from api.settings import Settings
 
 pytestmark = pytest.mark.corpus
 
@@ -22,11 +21,6 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 LAW_QUESTION = "生产经营单位发现重大事故隐患要向谁报告？"
 SITUATION = "车间二楼做木制品打磨"
 REPLY = "砖混结构，不是框架"
-
-
-def make_app(real_index, db_url: str):
-    settings = Settings(data_dir=real_index.path.parent.parent, database_url=db_url)
-    return create_app(settings, index_loader=lambda s: real_index)
 
 
 @pytest.fixture(scope="module")
