@@ -20,8 +20,20 @@ log = logging.getLogger(__name__)
 
 IndexLoader = Callable[[Settings], Index]
 
+# Routers mounted under /v1, one line each.
+API_ROUTERS = (
+    documents,
+    clauses,
+    search,
+    classify,
+    chat,
+    sessions,
+)
+
 # The classifier takes at most 20000 characters (≤ 60 KB in UTF-8); the body cap sits just above.
 MAX_BODY_BYTES = 64 * 1024
+# File uploads (ledgers, corpus documents) get HAZARD_MAX_UPLOAD_BYTES instead.
+UPLOAD_PATHS = ("/v1/ledgers", "/v1/admin/documents")
 
 
 def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
@@ -74,9 +86,10 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
     app.state.hazard = AppState(unavailable="服务正在启动")
     app.state.chat_db = None
     install_error_handling(app)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES,
+                       upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     app.include_router(health.router)
-    for module in (documents, clauses, search, classify, chat, sessions):
+    for module in API_ROUTERS:
         app.include_router(module.router, prefix="/v1")
     # The web UI: the page at /, its script and style under /static (api/static/).
     app.include_router(ui.router)
@@ -91,27 +104,31 @@ class BodySizeLimit:
     leaves as problem+json like every other error (Starlette's own limiter answers in plain text).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int = 0, upload_paths: tuple[str, ...] = ()):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+        self.upload_paths = upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope.get("path", "").startswith(self.upload_paths) if self.upload_paths else False
+        cap = self.upload_bytes if upload else self.max_bytes
         length = dict(scope["headers"]).get(b"content-length", b"")
         declared = int(length) if length.isdigit() else 0
         received = 0
-        too_large = f"请求体过大，上限为 {self.max_bytes // 1024} KiB"
+        too_large = f"请求体过大，上限为 {cap // 1024} KiB"
 
         async def limited() -> Message:
             nonlocal received
-            if declared > self.max_bytes:
+            if declared > cap:
                 raise PayloadTooLarge(too_large)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > cap:
                     raise PayloadTooLarge(too_large)
             return message
 

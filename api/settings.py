@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     llm_model: str = "qwen2.5-7b-instruct"
     llm_timeout: float = 10.0
 
+    # File uploads (hazard ledgers, corpus documents): body cap for those routes only.
+    max_upload_bytes: int = 20 * 1024 * 1024
+
     # Conversation store (any SQLAlchemy URL); empty = SQLite file <data_dir>/hazard.sqlite3.
     database_url: str = ""
 
