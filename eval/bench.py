@@ -1,4 +1,5 @@
-"""`make bench`: cold ingest, no-op re-ingest, search latency, peak RSS. Prints a table, writes JSON.
+"""`make bench`: cold ingest, no-op re-ingest, search, classification and chat latency, peak RSS.
+Prints a table, writes JSON.
 
 Run as `python -m eval.bench [--corpus DIR] [--out FILE]`. The cold ingest uses a fresh data
 dir (no embedding cache) so it measures the real first-run cost.
@@ -65,6 +66,7 @@ def bench_ingest_and_search(corpus: Path, backend: str) -> dict:
         results["search_p95_ms"] = _percentile(latencies, 95)
         results["search_mean_ms"] = statistics.fmean(latencies)
         results.update(bench_classify(index))
+        results.update(bench_chat(index, Path(tmp)))
     results["peak_rss_mb"] = _rss_mb()
     return results
 
@@ -89,6 +91,73 @@ def bench_classify(index) -> dict:
             "classify_p95_ms": _percentile(latencies, 95)}
 
 
+def _serve_in_thread(app):
+    """uvicorn on a free loopback port in a daemon thread; returns (server, thread, base URL)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("bench server did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def bench_chat(index, tmp: Path) -> dict:
+    """POST /v1/chat over loopback HTTP (model loaded, no LLM): every turn of the team dialogues,
+    each dialogue in its own session, then the time to the first SSE event of each first turn."""
+    import httpx
+
+    from api.app import create_app
+    from api.settings import Settings
+    from eval.chat import load_dialogues
+
+    settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'bench-chat.sqlite3'}",
+                        llm_base_url="")
+    server, thread, base = _serve_in_thread(create_app(settings, index_loader=lambda s: index))
+    dialogues = load_dialogues()
+    turns, first_events = [], []
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for d in dialogues[:3]:  # warm-up
+                client.post("/v1/chat", json={"message": d["turns"][0]["user"]})
+            for d in dialogues:
+                session_id = None
+                for turn in d["turns"]:
+                    body = {"message": turn["user"], **({"session_id": session_id} if session_id else {})}
+                    t0 = time.perf_counter()
+                    response = client.post("/v1/chat", json=body)
+                    turns.append((time.perf_counter() - t0) * 1000)
+                    response.raise_for_status()
+                    session_id = response.json()["session_id"]
+            for d in dialogues:
+                t0 = time.perf_counter()
+                with client.stream("POST", "/v1/chat", json={"message": d["turns"][0]["user"]},
+                                   headers={"Accept": "text/event-stream"}) as response:
+                    lines = response.iter_lines()
+                    for line in lines:
+                        if line.startswith("event:"):
+                            first_events.append((time.perf_counter() - t0) * 1000)
+                            break
+                    for _ in lines:  # drain, so the turn completes
+                        pass
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    return {"chat_turns": len(turns), "chat_p50_ms": _percentile(turns, 50), "chat_p95_ms": _percentile(turns, 95),
+            "sse_first_event_p50_ms": _percentile(first_events, 50),
+            "sse_first_event_p95_ms": _percentile(first_events, 95)}
+
+
 def format_table(results: dict) -> str:
     rows = [
         ("backend", results["backend"]),
@@ -101,6 +170,11 @@ def format_table(results: dict) -> str:
         ("classify p50 (ms)", f"{results['classify_p50_ms']:.1f}"),
         ("classify p95 (ms)", f"{results['classify_p95_ms']:.1f}"),
         ("classify situations", f"{results['classify_situations']}"),
+        ("chat p50 (ms, HTTP)", f"{results['chat_p50_ms']:.1f}"),
+        ("chat p95 (ms, HTTP)", f"{results['chat_p95_ms']:.1f}"),
+        ("chat turns", f"{results['chat_turns']}"),
+        ("SSE first event p50 (ms)", f"{results['sse_first_event_p50_ms']:.1f}"),
+        ("SSE first event p95 (ms)", f"{results['sse_first_event_p95_ms']:.1f}"),
         ("peak RSS (MB)", f"{results['peak_rss_mb']:.0f}"),
     ]
     width = max(len(k) for k, _ in rows)
