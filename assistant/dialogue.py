@@ -8,14 +8,19 @@
    "是", "30人"), not a question → merged with the pending situation and classified again. A bare
    yes/no is first turned into a statement using the question ("是否为框架结构？" + "不是" →
    "不是框架结构").
-3. A follow-up ("还有别的吗？", "那如果是单层钢结构厂房呢？") → rewritten with the session's
+3. A further fact after a classification ("是水泥厂", "也没配气体检测仪", "风力有七八级"): a short
+   statement, not a question → appended to the previous situation and classified again, unless it
+   is a complete major hazard of its own with no additive cue (also/still …): then it stands alone.
+4. A follow-up ("还有别的吗？", "那如果是单层钢结构厂房呢？") → rewritten with the session's
    context (the previous question or situation) before retrieval or classification; a new
-   condition on a situation is classified again, a question is answered from the clauses.
-4. A determination question about a situation ("…算不算重大隐患？") → classification.
-5. A question (吗/呢/？/怎么/如何/是否/哪些/多少/什么/要不要/能不能/罚/规定/依据/第N条) → grounded answer.
-6. A description of a state (没有/未/坏/过期/发现/现场/车间 …) that the classifier does not call
+   condition on a situation is classified again, a question is answered from the clauses. An
+   elliptical question ("罚多少？", "瞒报了怎么罚？": almost nothing left once the question and
+   filler words are removed) is asked about the previous topic.
+5. A determination question about a situation ("…算不算重大隐患？") → classification.
+6. A question (吗/呢/？/怎么/如何/是否/哪些/多少/什么/要不要/能不能/罚/规定/依据/第N条) → grounded answer.
+7. A description of a state (没有/未/坏/过期/发现/现场/车间 …) that the classifier does not call
    out_of_scope → classification.
-7. Anything else → grounded answer (which turns into a refusal or a request to rephrase when
+8. Anything else → grounded answer (which turns into a refusal or a request to rephrase when
    nothing relevant is retrieved).
 
 `route` is pure: the classifier's label reaches it through a callable. `Dialogue.reply` carries
@@ -29,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .answer import DEFAULT_RELEVANCE, Relevance, compose_answer, referenced_clauses
-from .classifier import HAZARD_CUES, INSUFFICIENT, LABEL_ZH, OUT_OF_SCOPE, Classifier, Decision, InputError, Profile
+from .classifier import (HAZARD_CUES, INSUFFICIENT, LABEL_ZH, MAJOR, OUT_OF_SCOPE, Classifier, Decision, InputError,
+                         Profile)
 from .model import Citation
 from .normalize import clean_input
 from .retrieval import Retriever
@@ -71,6 +77,15 @@ CONTINUE = re.compile(r"^(?:还有|还有没有|有没有|另外|其他|其它|�
 WHAT_IF_HEAD = re.compile(r"^(?:那么|那|如果|要是|假如|假设|换成|改成|若|可是|但|但是)+(?:说|是|为|换成|改成)?")
 WHAT_IF_TAIL = re.compile(r"(?:的话|呢|怎么样|会怎样|怎么算|怎么办|又如何|如何|吗|嘛|？|\?|。|！|!|，|,|\s)+$")
 MAX_FOLLOW_UP = 24  # a follow-up is short; longer messages stand on their own
+# A further fact about the situation just classified: short, and often opening with "also/still/it is".
+ADDITIVE = re.compile(r"^(?:也|还|并且|而且|另外|同时|此外|就是|是|属于|都|只有|其实|但是?|不过|而且)")
+MAX_ADDED_FACT = 30
+# What an elliptical question consists of besides its topic: question, penalty and filler words.
+ELLIPTICAL_FILLER = re.compile(r"那么|那|如果|的话|企业|单位|要|会|被|该|应该|应当|怎么|怎样|如何|多少钱?|什么|哪些|"
+                               r"几[个次天年]|有没有|是不是|要不要|罚款?|处罚|范围|金额|标准|具体|指|是|了|吗|呢|啊|"
+                               r"[？?。，,！!\s]")
+MAX_ELLIPTICAL_CONTENT = 3  # "什么是框架结构？" keeps its four characters and stands alone
+MAX_ELLIPTICAL_PENALTY = 4  # "没做预案怎么处罚？": a penalty question names the breach, rarely the duty
 
 REFUSAL_TEXT = ("抱歉，这个问题超出了我的范围。我是安全生产事故隐患判定助手，只能回答安全生产法律法规和重大事故隐患判定标准"
                 "方面的问题，或帮您判定现场情形是否属于重大事故隐患。您可以这样问：“生产经营单位发现重大事故隐患要向谁报告？”，"
@@ -195,6 +210,22 @@ def follow_up_content(text: str) -> str | None:
     return content
 
 
+def last_situation(history: Sequence[Turn]) -> Turn | None:
+    """The last assistant turn, when it classified a situation (of any hazard label)."""
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    if last and last.kind == CLASSIFICATION and last.thread == SITUATION and last.query and last.label != OUT_OF_SCOPE:
+        return last
+    return None
+
+
+def is_elliptical_question(text: str) -> bool:
+    """A short question that names nothing of its own ("罚多少？", "不买罚多少？", "瞒报了怎么罚？")."""
+    if not is_question(text) or len(text) > MAX_FOLLOW_UP:
+        return False
+    limit = MAX_ELLIPTICAL_PENALTY if "罚" in text else MAX_ELLIPTICAL_CONTENT
+    return len(ELLIPTICAL_FILLER.sub("", text)) <= limit
+
+
 def last_context(history: Sequence[Turn]) -> Turn | None:
     """The assistant's last substantive turn (an answer or a classification)."""
     return next((t for t in reversed(history) if t.role == "assistant" and t.kind in (ANSWER, CLASSIFICATION)
@@ -225,7 +256,16 @@ def route(message: str, history: Sequence[Turn], situation_label: Callable[[str]
         merged = merge_reply(pending.query, text, pending.questions)
         return Route(CLASSIFY, merged, "回答追问：与待补充的情形合并后重新判定", topic=pending.topic or pending.query,
                      thread=SITUATION)
+    situation = last_situation(history)
+    if situation is not None and not is_question(text) and len(text) <= MAX_ADDED_FACT:
+        merged = f"{situation.query.rstrip('。；;，, ')}，{re.sub(r'[；;]+', '，', text).strip('，, 。')}"
+        alone_major = not ADDITIVE.match(text) and describes_state(text) and situation_label(text) == MAJOR
+        if not alone_major:
+            return Route(CLASSIFY, merged, "补充事实：并入上一轮情形后重新判定", topic=situation.topic or situation.query,
+                         thread=SITUATION)
     content = follow_up_content(text)
+    if content is None and is_elliptical_question(text):
+        content = text
     context = last_context(history) if content is not None else None
     if content == "" and context is None:
         return Route(CLARIFY, text, "追问，但会话中没有可承接的问题或情形")

@@ -179,3 +179,50 @@ def test_a_follow_up_without_context_asks_for_more():
     assert route("还有别的吗？", [], never_called).action == CLARIFY
     refused = [Turn("user", "你好"), Turn("assistant", "抱歉……", "refusal", query="你好")]
     assert route("还有别的吗？", refused, never_called).action == CLARIFY
+
+
+# -- further facts after a classification, elliptical questions ------------------------------------
+def classified_history(label: str = "general") -> list[Turn]:
+    return [
+        Turn("user", "熔炼炉旁没做应急排放坑"),
+        Turn("assistant", "判定：一般事故隐患。", "classification", query="熔炼炉旁没做应急排放坑",
+             topic="熔炼炉旁没做应急排放坑", thread=SITUATION, label=label, clause_ids=("std:5:3",)),
+    ]
+
+
+@pytest.mark.parametrize("fact", ["是机械厂的铸造车间", "也没有设置紧急泄放设施", "人没撤出来"])
+def test_a_further_fact_is_added_to_the_classified_situation(fact):
+    r = route(fact, classified_history(), lambda text: "general")
+    assert r.action == CLASSIFY
+    assert r.query == f"熔炼炉旁没做应急排放坑，{fact}"
+    assert r.thread == SITUATION and r.topic == "熔炼炉旁没做应急排放坑"
+
+
+def test_a_complete_major_hazard_after_a_classification_stands_alone():
+    new = "有限空间作业现场没有监护人"
+    r = route(new, classified_history(), lambda text: "major" if text == new else "general")
+    assert r.action == CLASSIFY and r.query == new
+
+
+def test_an_additive_cue_keeps_even_a_major_fact_with_the_situation():
+    r = route("也没有监护人", classified_history(), lambda text: "major")
+    assert r.query == "熔炼炉旁没做应急排放坑，也没有监护人"
+
+
+def test_nothing_is_added_to_an_out_of_scope_turn():
+    history = classified_history("out_of_scope")
+    assert route("是机械厂的铸造车间", history, lambda text: "general").query == "是机械厂的铸造车间"
+
+
+@pytest.mark.parametrize("question", ["罚多少？", "不买罚多少？", "瞒报了怎么罚？", "没做预案怎么处罚？"])
+def test_an_elliptical_question_is_asked_about_the_previous_topic(question):
+    r = route(question, answered_history(), never_called)
+    assert r.action == RETRIEVE
+    assert r.query.startswith("生产经营单位发现重大事故隐患要向谁报告")
+    assert r.query != "生产经营单位发现重大事故隐患要向谁报告？"
+
+
+@pytest.mark.parametrize("question", ["什么是框架结构？", "特种作业人员要持证吗？", "有限空间作业要先干什么？"])
+def test_a_question_naming_its_subject_stands_alone(question):
+    r = route(question, answered_history(), never_called)
+    assert r.action == RETRIEVE and r.query == question
