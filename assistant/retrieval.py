@@ -19,6 +19,9 @@ from .synonyms import Synonyms
 PENALTY_CUES = ("罚", "处罚", "追责", "追究", "判刑", "判几年", "坐牢", "法律责任", "吊销", "拘留")
 DETERMINATION_CUES = ("重大隐患", "重大事故隐患", "算不算", "算重大", "定重大", "判定", "能定")
 INTENT_BOOST = 1.2
+# A question naming no industry is most likely about the general laws: a sector document's clauses
+# are damped unless the query names (a cue of) one of its sectors.
+SCOPE_DAMP = 0.7
 
 
 class DenseSearch(Protocol):
@@ -65,7 +68,8 @@ class SearchHit:
 class Retriever:
     def __init__(self, store: ClauseStore, bm25: BM25Index, tokenizer: Tokenizer,
                  dense: DenseSearch | None = None, reranker: Reranker | None = None,
-                 synonyms: Synonyms | None = None, rrf_k: int = 20, depth: int = 50, rerank_depth: int = 30):
+                 synonyms: Synonyms | None = None, rrf_k: int = 20, depth: int = 50, rerank_depth: int = 30,
+                 industry_cues: dict[str, list[str]] | None = None):
         self.store = store
         self.bm25 = bm25
         self.tokenizer = tokenizer
@@ -75,6 +79,8 @@ class Retriever:
         self.depth = depth
         self.rerank_depth = rerank_depth
         self.synonyms = synonyms or Synonyms()
+        # industry name → words that name it (corpus/industries.yaml); empty = no scope prior.
+        self.industry_cues = {name: tuple(c.lower() for c in cues) for name, cues in (industry_cues or {}).items()}
         self._position = {cid: i for i, cid in enumerate(bm25.ids)}
 
     @property
@@ -106,6 +112,7 @@ class Retriever:
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         self._apply_intent(query, fused)
+        self._apply_scope(query, fused)
         bm25_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(lexical)}
         dense_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(dense)}
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
@@ -124,6 +131,20 @@ class Retriever:
                 dense=d[0] if d else None, dense_rank=d[1] if d else None,
             ))
         return hits
+
+    def named_industries(self, query: str) -> set[str]:
+        lowered = query.lower()
+        return {name for name, cues in self.industry_cues.items()
+                if any(part in lowered for part in name.split("/")) or any(c in lowered for c in cues)}
+
+    def _apply_scope(self, query: str, fused: dict[str, float]) -> None:
+        if not self.industry_cues:
+            return
+        named = self.named_industries(query)
+        for cid in fused:
+            doc = self.store.documents[self.store.clauses[cid].doc_slug]
+            if doc.industries and not named & set(doc.industries):
+                fused[cid] *= SCOPE_DAMP
 
     def _apply_intent(self, query: str, fused: dict[str, float]) -> None:
         """Penalty questions lean to 法律责任 clauses, determination questions to the criteria."""

@@ -9,6 +9,7 @@ from assistant.lexical import BM25Index, Tokenizer
 from assistant.retrieval import Retriever
 from assistant.store import ClauseStore
 from ingest import generations as gen
+from ingest.annotations import load_industry_cues
 from ingest.manifest import load_synonyms
 
 
@@ -44,5 +45,5 @@ def open_index(data_dir: Path, embeddings=None, reranker=None) -> Index:
 
         dense = ChromaDenseSearch.open(path / "chroma", embeddings.embed_query_vector)
     retriever = Retriever(store, bm25, Tokenizer(terms), dense=dense, reranker=reranker,
-                          synonyms=load_synonyms())
+                          synonyms=load_synonyms(), industry_cues=load_industry_cues().get("industries") or {})
     return Index(path.name, path, store, retriever)
