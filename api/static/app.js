@@ -656,7 +656,8 @@
     metaRow(meta, '文种', doc.kind);
     metaRow(meta, '发布机关', doc.issuer);
     wrap.appendChild(meta);
-    if (doc.status_note) wrap.appendChild(el('p', {className: 'status-note', text: doc.status_note}));
+    // The note is the full status text; when it is just the short status it would repeat it as a warning.
+    if (doc.status_note && doc.status_note !== doc.status) wrap.appendChild(el('p', {className: 'status-note', text: doc.status_note}));
     if (doc.metadata_only) wrap.appendChild(el('p', {className: 'status-note', text: '该文档仅收录元数据，正文未经核实。'}));
     wrap.appendChild(el('p', {className: 'clause-citation', text: c.citation}));
     if (c.chapter) wrap.appendChild(el('p', {className: 'clause-chapter', text: c.chapter}));
