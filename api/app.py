@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLarge, install_error_handling
 from api.routes import chat, classify, clauses, documents, health, search, sessions, ui
+from api.routes import ledgers
+from api.routes import paperwork, selfchecks
 from api.routes.deps import AppState
 from api.services import load_index
 from api.settings import Settings, get_settings
@@ -28,6 +30,9 @@ API_ROUTERS = (
     classify,
     chat,
     sessions,
+    ledgers,
+    selfchecks,
+    paperwork,
 )
 
 # The classifier takes at most 20000 characters (≤ 60 KB in UTF-8); the body cap sits just above.
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
                   docs_url=None, redoc_url=None)
     app.state.hazard = AppState(unavailable="服务正在启动")
     app.state.chat_db = None
+    app.state.settings = settings  # routes that store files (ledgers) need the data dir
     install_error_handling(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES,
                        upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)

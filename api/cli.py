@@ -294,6 +294,58 @@ def eval_classify(data_path: Path | None, out_path: Path, check_floors: bool) ->
 
 
 @main.command()
+@click.argument("in_path", metavar="IN.xlsx|IN.csv", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="结果文件（.xlsx 或 .csv；CSV 输入默认输出 CSV）")
+@click.option("--industry", default="", help="默认行业（台账无行业列或该行未填时使用）")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出汇总")
+@click.option("--quiet", is_flag=True, help="不显示进度条")
+def ledger(in_path: Path, out_path: Path, industry: str, as_json: bool, quiet: bool) -> None:
+    """批量判定隐患台账：逐行加上 判定结果、判定依据、最相近条款、待补充信息，并生成汇总与图表。"""
+    from api.ledger_io import process_ledger, read_ledger_path, summary_json
+    from api.services import build_classifier
+    from assistant.ledger import LedgerError
+
+    try:
+        source = read_ledger_path(in_path)
+    except LedgerError as exc:
+        _fail(str(exc))
+    classifier = build_classifier(open_current_index(with_models=True))
+    progress = None
+    if not quiet:
+        from tqdm import tqdm
+
+        def progress(rows):
+            return tqdm(rows, desc="判定", unit="行", file=sys.stderr, leave=False)
+    try:
+        result, seconds = process_ledger(classifier, source, out_path, industry, progress)
+    except LedgerError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"无法写入 {out_path}：{exc.strerror or exc}")
+    if as_json:
+        _echo_json({**summary_json(result, source, seconds), "out": str(out_path)})
+        return
+    summary = result.summary
+    click.echo(summary.headline)
+    for t in summary.by_industry:
+        click.echo(f"  {t.industry}：" + "、".join(f"{n} {t.counts[k]}" for k, n in
+                                               (("major", "重大"), ("general", "一般"), ("insufficient", "待补充"))))
+    if summary.top_clauses:
+        click.echo("最常涉及的条款：")
+        for i, t in enumerate(summary.top_clauses, 1):
+            click.echo(f"  {i}. {t.citation}（{t.total} 条，其中重大 {t.counts['major']} 条）")
+    click.echo(f"已写入 {out_path}（用时 {seconds:.1f} 秒）")
+
+
+# Self-check and paperwork commands live in their own module.
+from api.cli_selfcheck import checklist as _checklist, paperwork as _paperwork  # noqa: E402
+
+main.add_command(_checklist)
+main.add_command(_paperwork)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认仅本机）")
 @click.option("--port", default=8000, show_default=True, type=int, help="端口")
 def serve(host: str, port: int) -> None:

@@ -218,3 +218,7 @@ def take_turn(db: ChatDatabase, dialogue: Dialogue, session_id: str | None, mess
         session_id = db.new_session(given)
     db.record(session_id, message, reply, classification, given)
     return TurnResult(session_id, reply, classification)
+
+
+# Tables declared elsewhere on `Base`, imported here so that `create_all` creates them.
+import api.selfcheck_db  # noqa: E402,F401

@@ -49,3 +49,16 @@ def make_synthesizer(settings: Settings) -> Synthesizer | None:
 def build_dialogue(index: Index, classifier: Classifier, settings: Settings | None = None) -> Dialogue:
     return Dialogue(index.store, index.retriever, classifier,
                     synthesizer=make_synthesizer(settings or get_settings()))
+
+
+def consequence_rules():
+    """The team's table of legal consequences (corpus/consequences.yaml)."""
+    from assistant.consequences import ConsequenceRules
+    from ingest.consequences import load_consequences
+
+    return ConsequenceRules.from_data(load_consequences())
+
+
+def industry_domains() -> dict:
+    """Special domains each trade presupposes (corpus/industries.yaml `industry_domains`)."""
+    return load_industry_cues().get("industry_domains") or {}

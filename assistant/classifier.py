@@ -149,6 +149,10 @@ class Classifier:
         return cite(self.store.clause(criterion.clause_id), self.store.documents[criterion.doc_slug])
 
     # -- one finding -----------------------------------------------------------------------
+    def infer_scope(self, text: str, profile: Profile | None = None) -> tuple[list[str], list[str]]:
+        """Industries and special domains named by `text` (cue words) and by `profile`."""
+        return self._infer(prepare(clean_input(text or "")), profile or Profile())
+
     def _infer(self, text: str, profile: Profile) -> tuple[list[str], list[str]]:
         industries = [name for name, cues in self.industry_cues.items() if find_term(text, cues)]
         domains = [name for name, cues in self.domain_cues.items() if find_term(text, cues)]
@@ -169,7 +173,8 @@ class Classifier:
         found = [ind for ind in self.industry_cues if prepare(ind) in key or key in prepare(ind)]
         return found or [ind for ind, cues in self.industry_cues.items() if find_term(key, cues)] or [name]
 
-    def _in_scope(self, criterion: Criterion, industries: list[str], domains: list[str]) -> bool:
+    def in_scope(self, criterion: Criterion, industries: list[str], domains: list[str]) -> bool:
+        """Whether `criterion` applies to a plant of these industries and special domains."""
         doc = self.store.documents[criterion.doc_slug]
         if criterion.domains and domains and not set(criterion.domains) & set(domains):
             return False
@@ -196,7 +201,7 @@ class Classifier:
                 ranks.setdefault(criterion.clause_id, rank)
         matches = []
         for criterion in self.registry.criteria.values():
-            if criterion.catch_all or not self._in_scope(criterion, industries, domains):
+            if criterion.catch_all or not self.in_scope(criterion, industries, domains):
                 continue
             rank = ranks.get(criterion.clause_id)
             # Generated (unannotated) conditions are crude: only trust them near the top.

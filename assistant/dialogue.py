@@ -351,7 +351,9 @@ class Dialogue:
                     if m.criterion.clause_id not in ids:
                         ids.append(m.criterion.clause_id)
         citations = [self.store.citation(cid) for cid in ids]
-        lines = [f"判定：{LABEL_ZH[decision.label]}。", decision.explanation]
+        # A single finding's explanation may open with the same verdict ("判定为重大事故隐患。").
+        verdict = LABEL_ZH[decision.label]
+        lines = [f"判定：{verdict}。", decision.explanation.removeprefix(f"判定为{verdict}。")]
         if decision.questions and not all(q in decision.explanation for q in decision.questions):
             lines.append("请补充以下信息，我再帮您判定：")
             lines += [f"{i}. {q}" for i, q in enumerate(decision.questions, 1)]
