@@ -13,6 +13,7 @@ from api.errors import PayloadTooLarge, install_error_handling
 from api.routes import chat, classify, clauses, documents, health, search, sessions, ui
 from api.routes import ledgers
 from api.routes import paperwork, selfchecks
+from api.routes import quizzes
 from api.routes.deps import AppState
 from api.services import load_index
 from api.settings import Settings, get_settings
@@ -33,12 +34,13 @@ API_ROUTERS = (
     ledgers,
     selfchecks,
     paperwork,
+    quizzes,
 )
 
 # The classifier takes at most 20000 characters (≤ 60 KB in UTF-8); the body cap sits just above.
 MAX_BODY_BYTES = 64 * 1024
 # File uploads (ledgers, corpus documents) get HAZARD_MAX_UPLOAD_BYTES instead.
-UPLOAD_PATHS = ("/v1/ledgers", "/v1/admin/documents")
+UPLOAD_PATHS = ("/v1/ledgers", "/v1/admin/documents", "/v1/quizzes/export")  # a quiz handed back for export
 
 
 def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:

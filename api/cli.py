@@ -339,10 +339,18 @@ def ledger(in_path: Path, out_path: Path, industry: str, as_json: bool, quiet: b
 
 
 # Self-check and paperwork commands live in their own module.
-from api.cli_selfcheck import checklist as _checklist, paperwork as _paperwork  # noqa: E402
+from api.cli_selfcheck import checklist as _checklist
+from api.cli_selfcheck import paperwork as _paperwork
 
 main.add_command(_checklist)
 main.add_command(_paperwork)
+
+
+# Quiz commands (hazard quiz, hazard eval quiz) live in their own module.
+from api.cli_quiz import eval_quiz as _eval_quiz, quiz as _quiz  # noqa: E402
+
+main.add_command(_quiz)
+eval_group.add_command(_eval_quiz)
 
 
 @main.command()

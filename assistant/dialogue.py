@@ -18,8 +18,8 @@
    filler words are removed) is asked about the previous topic.
 5. A determination question about a situation ("…算不算重大隐患？") → classification.
 6. A question (吗/呢/？/怎么/如何/是否/哪些/多少/什么/要不要/能不能/罚/规定/依据/第N条) → grounded answer.
-7. A description of a state (没有/未/坏/过期/发现/现场/车间 …) that the classifier does not call
-   out_of_scope → classification.
+7. A description of a state (没有/未/坏/过期/发现/现场/车间/还在/把/被 …) that the classifier does not
+   call out_of_scope, or any statement the classifier finds major or insufficient → classification.
 8. Anything else → grounded answer (which turns into a refusal or a request to rephrase when
    nothing relevant is retrieved).
 
@@ -55,7 +55,8 @@ DETERMINATION = ("算不算", "算重大", "算是重大", "是不是重大", "�
                  "是重大事故隐患", "构成重大", "能定重大", "定重大", "判定为", "是什么隐患", "哪种隐患", "是否属于")
 STATE = ("没有", "没", "未", "无", "不", "坏", "损", "过期", "失效", "发现", "现场", "车间", "工地", "仓库", "库房",
          "厂房", "井下", "作业", "堆", "漏", "超", "缺", "正在", "在做", "使用", "打磨", "焊", "存放", "设置",
-         "放在", "安装", "锈", "裂", "积", "占用", "堵", "拆", "停用", "用的", "私", "乱", "直接")
+         "放在", "安装", "锈", "裂", "积", "占用", "堵", "拆", "停用", "用的", "私", "乱", "直接", "还在", "把", "被",
+         "只有", "关掉", "关了", "关闭", "短接", "屏蔽", "范围外")
 # Topics the assistant does not cover; refused unless the message also names a safety matter.
 OFF_TOPIC = ("天气", "气温", "下雨", "下雪", "晴天", "你好", "您好", "哈喽", "嗨", "hello", "早上好", "晚上好", "谢谢",
              "再见", "你是谁", "笑话", "电影", "电视剧", "综艺", "音乐", "歌曲", "唱歌", "明星", "游戏", "比赛", "球赛",
@@ -287,6 +288,8 @@ def route(message: str, history: Sequence[Turn], situation_label: Callable[[str]
         return Route(RETRIEVE, text, "法规问题：检索条款作答", topic=text, thread=QUESTION_THREAD)
     if describes_state(text) and situation_label(text) != OUT_OF_SCOPE:
         return Route(CLASSIFY, text, "情形描述：判定是否属于重大事故隐患", topic=text, thread=SITUATION)
+    if situation_label(text) in (MAJOR, INSUFFICIENT):
+        return Route(CLASSIFY, text, "情形描述：与重大事故隐患判定情形相符或接近", topic=text, thread=SITUATION)
     return Route(RETRIEVE, text, "既非明确问题也非情形描述：检索相关条款", topic=text, thread=QUESTION_THREAD)
 
 

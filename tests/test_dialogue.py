@@ -226,3 +226,13 @@ def test_an_elliptical_question_is_asked_about_the_previous_topic(question):
 def test_a_question_naming_its_subject_stands_alone(question):
     r = route(question, answered_history(), never_called)
     assert r.action == RETRIEVE and r.query == question
+
+
+def test_a_statement_the_classifier_finds_major_is_classified_without_a_state_cue():
+    r = route("煤矿一路电源供电", [], lambda text: "major")
+    assert r.action == CLASSIFY and r.thread == SITUATION
+
+
+def test_a_topic_phrase_the_classifier_finds_only_general_is_answered():
+    r = route("粉尘防爆规定", [], lambda text: "general")
+    assert r.action == RETRIEVE
