@@ -48,6 +48,11 @@ def article_of(clause_id: str) -> str:
     return ":".join(clause_id.split(":")[:2])
 
 
+def _within(clause_id: str, gold: list[str]) -> bool:
+    """A citation hits when it is a gold clause or lies inside one (an item of a gold article)."""
+    return any(clause_id == g or clause_id.startswith(g + ":") for g in gold)
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
@@ -94,7 +99,8 @@ def _run(db, dialogue, dialogues, take_turn, store):
             rows.append({
                 "id": item["id"], "turn": position, "user": turn["user"], "searched_query": reply.searched_query,
                 "gold_kind": turn["kind"], "kind": reply.kind, "gold": gold, "cited": cited,
-                "hit@3": bool(set(cited[:3]) & set(gold)) if gold else None,
+                "hit@3": any(_within(cid, gold) for cid in cited[:3]) if gold else None,
+                "hit@3_exact": bool(set(cited[:3]) & set(gold)) if gold else None,
                 "supported": len(supported), "unresolved": unresolved, "fabricated": fabricated,
                 "route": reply.route.reason,
             })
@@ -113,6 +119,7 @@ def _report(rows: list[dict], latencies: list[float], n_dialogues: int) -> dict:
         "turns": len(rows),
         "turns_with_gold": len(with_gold),
         "hit@3": _ratio(sum(r["hit@3"] for r in with_gold), len(with_gold)),
+        "hit@3_exact": _ratio(sum(r["hit@3_exact"] for r in with_gold), len(with_gold)),
         "precision": _ratio(sum(r["supported"] for r in with_gold), cited_total),
         "unsupported_rate": _ratio(len(unsupported), len(answers)),
         "fabricated": sum(len(r["fabricated"]) for r in rows),
@@ -148,7 +155,7 @@ def format_report(report: dict) -> str:
     lines = [(f"对话评测 chat eval — {report['dialogues']} dialogues, {report['turns']} turns "
               f"({report['turns_with_gold']} with gold, {report['refusal_turns']} out-of-domain)"),
              (f"citation hit@3        {report['hit@3']:.3f} (first turn {report['hit@3_first_turn']:.3f}, "
-              f"follow-ups {report['hit@3_follow_up']:.3f})"),
+              f"follow-ups {report['hit@3_follow_up']:.3f}; exact clause only {report['hit@3_exact']:.3f})"),
              f"citation precision    {report['precision']:.3f}",
              f"unsupported answers   {report['unsupported_rate']:.3f} (of {report['answer_replies']} answers)",
              f"fabricated citations  {report['fabricated']}",

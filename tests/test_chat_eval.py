@@ -67,3 +67,16 @@ def test_harness_runs_and_meets_the_floors(report, dialogues):
 def test_no_fabricated_citations(report):
     assert report["fabricated"] == 0
     assert all(not row["fabricated"] for row in report["errors"])
+
+
+@pytest.mark.parametrize("cited, gold, hit", [
+    ("law:16:1", ["law:16"], True),  # an item of the gold article
+    ("law:16", ["law:16"], True),
+    ("law:16", ["law:16:1"], False),  # the whole article is not the gold item
+    ("law:160", ["law:16"], False),  # a prefix of digits is another article
+    ("law:17:1", ["law:16"], False),
+])
+def test_a_citation_hits_inside_a_gold_clause_only(cited, gold, hit):
+    from eval.chat import _within
+
+    assert _within(cited, gold) is hit
