@@ -119,6 +119,7 @@ class Route:
     topic: str = ""  # the question or situation this thread is about
     thread: str = ""  # "situation" or "question": what the topic is
     exclude: tuple[str, ...] = ()  # clause IDs already shown ("还有别的吗？")
+    prefer: tuple[str, ...] = ()  # documents (slugs) the conversation is about, for a short question
 
 
 # -- cue tests ----------------------------------------------------------------------------------
@@ -227,6 +228,14 @@ def is_elliptical_question(text: str) -> bool:
     return len(ELLIPTICAL_FILLER.sub("", text)) <= limit
 
 
+def conversation_documents(history: Sequence[Turn]) -> tuple[str, ...]:
+    """The documents the last answer cited (slugs, in order), for a short question that follows it."""
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    if last is None or last.kind != ANSWER:
+        return ()
+    return tuple(dict.fromkeys(cid.split(":")[0] for cid in last.clause_ids))
+
+
 def last_context(history: Sequence[Turn]) -> Turn | None:
     """The assistant's last substantive turn (an answer or a classification)."""
     return next((t for t in reversed(history) if t.role == "assistant" and t.kind in (ANSWER, CLASSIFICATION)
@@ -285,7 +294,8 @@ def route(message: str, history: Sequence[Turn], situation_label: Callable[[str]
     if is_determination(text) and situation_label(text) != OUT_OF_SCOPE:
         return Route(CLASSIFY, text, "问是否构成重大隐患：按情形判定", topic=text, thread=SITUATION)
     if is_question(text):
-        return Route(RETRIEVE, text, "法规问题：检索条款作答", topic=text, thread=QUESTION_THREAD)
+        return Route(RETRIEVE, text, "法规问题：检索条款作答", topic=text, thread=QUESTION_THREAD,
+                     prefer=conversation_documents(history) if len(text) <= MAX_FOLLOW_UP else ())
     if describes_state(text) and situation_label(text) != OUT_OF_SCOPE:
         return Route(CLASSIFY, text, "情形描述：判定是否属于重大事故隐患", topic=text, thread=SITUATION)
     if situation_label(text) in (MAJOR, INSUFFICIENT):
@@ -362,8 +372,14 @@ class Dialogue:
             lines += [f"{i}. {q}" for i, q in enumerate(decision.questions, 1)]
         return Reply(CLASSIFICATION, "\n".join(lines), r.query, r, citations, decision, list(decision.questions))
 
+    def _preferred(self, r: Route) -> tuple[str, ...]:
+        """The conversation's documents, unless the question names an industry of its own."""
+        if not r.prefer or self.retriever.named_industries(r.query):
+            return ()
+        return r.prefer
+
     def _answer(self, r: Route) -> Reply:
-        hits = self.retriever.search(r.query, k=10 + len(r.exclude))
+        hits = self.retriever.search(r.query, k=10 + len(r.exclude), prefer=self._preferred(r))
         hits = [h for h in hits if h.clause.clause_id not in r.exclude]
         pinned = [cid for cid in referenced_clauses(r.query, self.store) if cid not in r.exclude]
         answer = compose_answer(r.query, hits, self.store.citation, dense_available=self.retriever.dense is not None,

@@ -22,6 +22,8 @@ INTENT_BOOST = 1.2
 # A question naming no industry is most likely about the general laws: a sector document's clauses
 # are damped unless the query names (a cue of) one of its sectors.
 SCOPE_DAMP = 0.7
+# Documents the conversation is already about ("有限空间作业要先干什么？" → "监护人能不能走开？").
+PREFER_BOOST = 1.3
 
 
 class DenseSearch(Protocol):
@@ -95,8 +97,9 @@ class Retriever:
         return allowed_ids, slugs
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
-               use_dense: bool = True, use_bm25: bool = True) -> list[SearchHit]:
-        """Best `k` clauses for `query`; `use_dense`/`use_bm25` switch a ranker off for comparison."""
+               use_dense: bool = True, use_bm25: bool = True, prefer: tuple[str, ...] = ()) -> list[SearchHit]:
+        """Best `k` clauses for `query`; `use_dense`/`use_bm25` switch a ranker off for comparison;
+        clauses of the `prefer` documents (slugs) get a boost."""
         query = clean_input(query)
         if not query or k <= 0:
             return []
@@ -113,6 +116,10 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         self._apply_intent(query, fused)
         self._apply_scope(query, fused)
+        if prefer:
+            for cid in fused:
+                if self.store.clauses[cid].doc_slug in prefer:
+                    fused[cid] *= PREFER_BOOST
         bm25_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(lexical)}
         dense_info = {cid: (s, r + 1) for r, (cid, s) in enumerate(dense)}
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))

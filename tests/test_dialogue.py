@@ -236,3 +236,15 @@ def test_a_statement_the_classifier_finds_major_is_classified_without_a_state_cu
 def test_a_topic_phrase_the_classifier_finds_only_general_is_answered():
     r = route("粉尘防爆规定", [], lambda text: "general")
     assert r.action == RETRIEVE
+
+
+def test_a_short_question_after_an_answer_prefers_the_documents_it_cited():
+    r = route("监护人能不能走开？", answered_history(), never_called)
+    assert r.action == RETRIEVE and r.query == "监护人能不能走开？"
+    assert r.prefer == ("law",)
+
+
+def test_a_long_question_or_a_first_question_prefers_nothing():
+    assert route("监护人能不能走开？", [], never_called).prefer == ()
+    long_question = "生产经营单位进行有限空间作业时，监护人员在作业期间能不能离开作业现场去做别的事情？"
+    assert route(long_question, answered_history(), never_called).prefer == ()

@@ -42,3 +42,8 @@ def test_named_industries_come_from_names_and_cues():
     assert r.named_industries("井下瓦斯超限") == {"煤矿"}
     assert r.named_industries("发电机组") == {"电力"}
     assert r.named_industries("有限空间作业") == set()
+
+
+def test_preferred_documents_are_boosted():
+    r = _retriever({})
+    assert r.search("发现重大隐患要报告", k=2, prefer=("law",))[0].clause.clause_id == "law:1"

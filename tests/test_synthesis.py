@@ -137,7 +137,7 @@ class StubRetriever:
     def __init__(self, ids):
         self.ids = ids
 
-    def search(self, query, k=10):
+    def search(self, query, k=10, **options):
         return [hit(c) for c in self.ids]
 
 
