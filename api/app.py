@@ -14,6 +14,7 @@ from api.routes import chat, classify, clauses, documents, health, search, sessi
 from api.routes import ledgers
 from api.routes import paperwork, selfchecks
 from api.routes import quizzes
+from api.routes import quiz_check
 from api.routes.deps import AppState
 from api.services import load_index
 from api.settings import Settings, get_settings
@@ -35,12 +36,13 @@ API_ROUTERS = (
     selfchecks,
     paperwork,
     quizzes,
+    quiz_check,
 )
 
 # The classifier takes at most 20000 characters (≤ 60 KB in UTF-8); the body cap sits just above.
 MAX_BODY_BYTES = 64 * 1024
 # File uploads (ledgers, corpus documents) get HAZARD_MAX_UPLOAD_BYTES instead.
-UPLOAD_PATHS = ("/v1/ledgers", "/v1/admin/documents", "/v1/quizzes/export")  # a quiz handed back for export
+UPLOAD_PATHS = ("/v1/ledgers", "/v1/admin/documents", "/v1/quizzes/export", "/v1/quizzes/check")  # quizzes handed back
 
 
 def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:

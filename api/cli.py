@@ -353,6 +353,13 @@ main.add_command(_quiz)
 eval_group.add_command(_eval_quiz)
 
 
+# Answer-key checking (hazard answer, hazard eval answer) lives in its own module.
+from api.cli_answer import answer as _answer, eval_answer as _eval_answer  # noqa: E402
+
+main.add_command(_answer)
+eval_group.add_command(_eval_answer)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认仅本机）")
 @click.option("--port", default=8000, show_default=True, type=int, help="端口")

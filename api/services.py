@@ -46,6 +46,13 @@ def make_synthesizer(settings: Settings) -> Synthesizer | None:
     return Synthesizer(complete) if complete is not None else None
 
 
+def build_answer_checker(index: Index):
+    """Answer-key checking (`hazard answer`, POST /v1/quizzes/check) over the index's retriever."""
+    from assistant.answering import AnswerChecker
+
+    return AnswerChecker(index.store, lambda query, k, filters: index.retriever.search(query, k=k, filters=filters))
+
+
 def build_dialogue(index: Index, classifier: Classifier, settings: Settings | None = None) -> Dialogue:
     return Dialogue(index.store, index.retriever, classifier,
                     synthesizer=make_synthesizer(settings or get_settings()))
