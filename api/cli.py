@@ -8,29 +8,12 @@ from pathlib import Path
 
 import click
 
+from api.cli_answer import answer as answer_command
+from api.cli_answer import eval_answer
+from api.cli_common import echo_json, fail, finish_eval, open_current_index
+from api.cli_quiz import eval_quiz, quiz
+from api.cli_selfcheck import checklist, paperwork
 from api.settings import get_settings
-
-
-def _echo_json(data) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"错误：{message}", err=True)
-    sys.exit(code)
-
-
-def open_current_index(with_models: bool = True):
-    """The current index with the configured embeddings (or BM25 only when `with_models` is off)."""
-    from api.services import load_index
-    from ingest.embeddings import EmbeddingBackendError
-    from ingest.generations import NoIndexError
-    from ingest.index import IndexMismatchError
-
-    try:
-        return load_index(get_settings(), with_models)
-    except (NoIndexError, IndexMismatchError, EmbeddingBackendError) as exc:
-        _fail(str(exc))
 
 
 @click.group()
@@ -63,7 +46,7 @@ def ingest(corpus_dir: Path | None, quiet: bool) -> None:
                             lambda: make_embeddings(settings.embeddings, **settings.embedding_options()),
                             settings.manifest, progress)
     except (IngestError, IngestBusyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _print_ingest_report(report)
     sys.exit(0 if report.ok else 1)
 
@@ -97,7 +80,7 @@ def docs(as_json: bool) -> None:
     index = open_current_index(with_models=False)
     rows = [_doc_json(d) for d in sorted(index.store.documents.values(), key=lambda d: (d.role != "criteria", d.slug))]
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     from rich.console import Console
     from rich.table import Table
@@ -133,7 +116,7 @@ def clause(clause_id: str, as_json: bool) -> None:
     try:
         c = store.clause(clause_id.strip())
     except UnknownClauseError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     citation = store.citation(c.clause_id)
     data = {
         "clause_id": c.clause_id, "text": c.text, "citation": citation.citation, "parent_id": c.parent_id,
@@ -142,7 +125,7 @@ def clause(clause_id: str, as_json: bool) -> None:
         "document": _doc_json(store.document_of(c)),
     }
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     click.echo(citation.citation)
     click.echo(f"（{data['document']['status']}，施行：{data['document']['effective'] or '未载明'}）")
@@ -164,7 +147,7 @@ def search(query: str, k: int, documents, kinds, statuses, industries, mode: str
     from assistant.retrieval import SearchFilters
 
     if not query.strip():
-        _fail("检索内容为空 / empty query")
+        fail("检索内容为空 / empty query")
     index = open_current_index(with_models=mode != "bm25")
     filters = SearchFilters(tuple(documents), tuple(kinds), tuple(statuses), tuple(industries))
     hits = index.retriever.search(query, k=max(1, min(k, 100)), filters=filters,
@@ -176,7 +159,7 @@ def search(query: str, k: int, documents, kinds, statuses, industries, mode: str
                      "quote": cit.quote, "document_title": cit.document_title, "doc_number": cit.doc_number,
                      "status": cit.status, "bm25": h.bm25, "dense": h.dense})
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     if not rows:
         click.echo("未检索到相关条款。可换用更具体的说法（设备、场所、行业）再试。")
@@ -201,7 +184,7 @@ def classify(situation: str | None, industry: str, domains, jsonl_in: Path | Non
     from assistant.classifier import LABEL_ZH, InputError, Profile
 
     if jsonl_in is None and not situation:
-        _fail("请提供情形描述，或用 --jsonl 指定批量文件 / give a situation or --jsonl")
+        fail("请提供情形描述，或用 --jsonl 指定批量文件 / give a situation or --jsonl")
     classifier = build_classifier(open_current_index(with_models=True))
     if jsonl_in is not None:
         _classify_jsonl(classifier, jsonl_in, out_path, industry)
@@ -209,10 +192,10 @@ def classify(situation: str | None, industry: str, domains, jsonl_in: Path | Non
     try:
         decision = classifier.classify(situation, Profile(industry, tuple(domains)))
     except InputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     data = decision_json(classifier, decision)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     click.echo(f"判定：{LABEL_ZH[decision.label]}")
     click.echo(decision.explanation)
@@ -245,19 +228,6 @@ def _classify_jsonl(classifier, path: Path, out_path: Path | None, default_indus
         click.echo(f"{failures} 行无法判定（见输出中的 error）", err=True)
 
 
-def _finish_eval(report: dict, out_path: Path, text: str, problems, check_floors: bool) -> None:
-    """Write the JSON report, print the table, and fail when a floor is not met (if asked)."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    click.echo(text)
-    click.echo(f"报告已写入 {out_path}")
-    if check_floors:
-        found = problems()
-        for p in found:
-            click.echo(f"低于下限：{p}", err=True)
-        sys.exit(1 if found else 0)
-
-
 @main.group("eval")
 def eval_group() -> None:
     """评测：检索等（输出指标并写JSON报告）。"""
@@ -275,7 +245,7 @@ def eval_retrieval(data_path: Path | None, out_path: Path, modes: str, check_flo
     index = open_current_index(with_models=True)
     questions = load_questions(data_path)
     report = evaluate(index.retriever, questions, [m.strip() for m in modes.split(",") if m.strip()])
-    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report), check_floors)
+    finish_eval(report, out_path, format_report(report), lambda: below_floors(report), check_floors)
 
 
 @eval_group.command("classify")
@@ -290,7 +260,7 @@ def eval_classify(data_path: Path | None, out_path: Path, check_floors: bool) ->
 
     classifier = build_classifier(open_current_index(with_models=True))
     report = evaluate(classifier, load_situations(data_path))
-    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
+    finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
 
 
 @main.command()
@@ -309,7 +279,7 @@ def ledger(in_path: Path, out_path: Path, industry: str, as_json: bool, quiet: b
     try:
         source = read_ledger_path(in_path)
     except LedgerError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     classifier = build_classifier(open_current_index(with_models=True))
     progress = None
     if not quiet:
@@ -320,11 +290,11 @@ def ledger(in_path: Path, out_path: Path, industry: str, as_json: bool, quiet: b
     try:
         result, seconds = process_ledger(classifier, source, out_path, industry, progress)
     except LedgerError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"无法写入 {out_path}：{exc.strerror or exc}")
+        fail(f"无法写入 {out_path}：{exc.strerror or exc}")
     if as_json:
-        _echo_json({**summary_json(result, source, seconds), "out": str(out_path)})
+        echo_json({**summary_json(result, source, seconds), "out": str(out_path)})
         return
     summary = result.summary
     click.echo(summary.headline)
@@ -338,26 +308,10 @@ def ledger(in_path: Path, out_path: Path, industry: str, as_json: bool, quiet: b
     click.echo(f"已写入 {out_path}（用时 {seconds:.1f} 秒）")
 
 
-# Self-check and paperwork commands live in their own module.
-from api.cli_selfcheck import checklist as _checklist
-from api.cli_selfcheck import paperwork as _paperwork
-
-main.add_command(_checklist)
-main.add_command(_paperwork)
 
 
-# Quiz commands (hazard quiz, hazard eval quiz) live in their own module.
-from api.cli_quiz import eval_quiz as _eval_quiz, quiz as _quiz  # noqa: E402
-
-main.add_command(_quiz)
-eval_group.add_command(_eval_quiz)
 
 
-# Answer-key checking (hazard answer, hazard eval answer) lives in its own module.
-from api.cli_answer import answer as _answer, eval_answer as _eval_answer  # noqa: E402
-
-main.add_command(_answer)
-eval_group.add_command(_eval_answer)
 
 
 @main.command()
@@ -396,7 +350,7 @@ def chat(session_id: str | None, industry: str, domains) -> None:
     db = ChatDatabase(settings.resolved_database_url())
     db.create_all()
     if session_id and not db.exists(session_id):
-        _fail(str(UnknownSessionError(session_id)))
+        fail(str(UnknownSessionError(session_id)))
     profile = Profile(industry, tuple(domains)) if industry or domains else None
     stdin = sys.stdin
     interactive = stdin.isatty()
@@ -442,8 +396,15 @@ def eval_chat(data_path: Path | None, out_path: Path, check_floors: bool) -> Non
 
     index = open_current_index(with_models=True)
     report = evaluate(lambda: Dialogue(index.store, index.retriever, build_classifier(index)), load_dialogues(data_path))
-    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
+    finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
 
 
 if __name__ == "__main__":
     main()
+
+
+# Commands defined in their own modules (api/cli_*.py).
+for _command in (checklist, paperwork, quiz, answer_command):
+    main.add_command(_command)
+for _command in (eval_quiz, eval_answer):
+    eval_group.add_command(_command)

@@ -31,13 +31,13 @@ def _write_atomically(path: Path, rows: list[dict]) -> None:
 
 
 def _question_from_args(text: str, options: tuple[str, ...], kind: str | None, key: str | None) -> dict:
-    from api.cli import _fail
+    from api.cli_common import fail
 
     parsed = {}
     for raw in options:
         letter, sep, body = raw.partition("=")
         if not sep or not letter.strip() or not body.strip():
-            _fail(f"选项格式应为 字母=内容，如 --option \"A=第一责任人\"，收到 {raw!r}")
+            fail(f"选项格式应为 字母=内容，如 --option \"A=第一责任人\"，收到 {raw!r}")
         parsed[letter.strip().upper()] = body.strip()
     row: dict = {"id": 1, "type": kind or (SINGLE if parsed else JUDGE), "question": text}
     if parsed:
@@ -62,16 +62,16 @@ def answer(question: str | None, options, kind: str | None, key: str | None, jso
            out_path: Path | None, as_json: bool) -> None:
     """核对试题答案：依据语料作答（单选、多选、判断）并引用条款；语料不能确定时答 null；答案与现行条文不符时提示。"""
     from api.answer_io import answer_lines, answer_rows
-    from api.cli import _echo_json, _fail, open_current_index
+    from api.cli_common import echo_json, fail, open_current_index
     from api.services import build_answer_checker
 
     if jsonl_in is None and not (question and question.strip()):
-        _fail("请提供题干，或用 --jsonl 指定批量文件 / give a question or --jsonl")
+        fail("请提供题干，或用 --jsonl 指定批量文件 / give a question or --jsonl")
     if jsonl_in is not None:
         try:
             lines = jsonl_in.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError:
-            _fail(f"{jsonl_in} 不是UTF-8编码的文本文件")
+            fail(f"{jsonl_in} 不是UTF-8编码的文本文件")
         checker = build_answer_checker(open_current_index(with_models=True))
         rows = answer_lines(checker, lines)
         if out_path is not None:
@@ -86,7 +86,7 @@ def answer(question: str | None, options, kind: str | None, key: str | None, jso
     checker = build_answer_checker(open_current_index(with_models=True))
     result = answer_rows(checker, [row])[0]
     if as_json:
-        _echo_json(result)
+        echo_json(result)
         return
     shown = result["answer"]
     if isinstance(shown, list):
@@ -109,14 +109,14 @@ def answer(question: str | None, options, kind: str | None, key: str | None, jso
 @click.option("--check-floors", is_flag=True, help="低于 eval/floors.json 的下限时以非零退出")
 def eval_answer(data_path: Path | None, out_path: Path, check_floors: bool) -> None:
     """答案核对评测：分题型准确率（dev/test 两个划分）、null 率、错答率、过时答案标记的精确率与召回率、引用命中。"""
-    from api.cli import _finish_eval, open_current_index
+    from api.cli_common import finish_eval, open_current_index
     from api.services import build_answer_checker
     from eval.answer import below_floors, evaluate, format_report, load_items
     from eval.retrieval import load_floors
 
     checker = build_answer_checker(open_current_index(with_models=True))
     report = evaluate(checker, load_items(data_path))
-    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
+    finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
 
 
 if __name__ == "__main__":  # pragma: no cover

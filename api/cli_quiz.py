@@ -13,7 +13,7 @@ TEXT_FORMATS = ("json", "markdown")
 
 def _quiz_services():
     """Clause store and criteria registry of the current index (BM25 only: no model is needed)."""
-    from api.cli import open_current_index
+    from api.cli_common import open_current_index
     from api.services import build_classifier
 
     classifier = build_classifier(open_current_index(with_models=False))
@@ -56,20 +56,20 @@ def write_atomically(path: Path, data: bytes) -> None:
 def quiz(documents, industries, domains, single: int, multiple: int, judge: int, fill: int, difficulty: str,
          seed: int, fmt: str, out_path: Path | None) -> None:
     """生成培训试卷：单选、多选、判断、填空，每题附答案、解析与条款依据（均经条款库校验）。"""
-    from api.cli import _fail
+    from api.cli_common import fail
     from api.quiz_export import FORMATS
     from assistant.quiz import QuizRequestError, generate_quiz
     from assistant.quiz_model import TYPE_ZH, QuizRequest
 
     if fmt not in TEXT_FORMATS and out_path is None:
-        _fail(f"{fmt} 格式请用 --out 指定输出文件")
+        fail(f"{fmt} 格式请用 --out 指定输出文件")
     store, registry = _quiz_services()
     request = QuizRequest(documents=tuple(documents), industries=tuple(industries), domains=tuple(domains),
                           single=single, multiple=multiple, judge=judge, fill=fill, difficulty=difficulty, seed=seed)
     try:
         result = generate_quiz(store, registry, request)
     except QuizRequestError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     data = FORMATS[fmt].render(result)
     if out_path is None:
         click.echo(data.decode("utf-8"))
@@ -77,7 +77,7 @@ def quiz(documents, industries, domains, single: int, multiple: int, judge: int,
         try:
             write_atomically(out_path, data)
         except OSError as exc:
-            _fail(f"无法写入 {out_path}：{exc.strerror or exc}")
+            fail(f"无法写入 {out_path}：{exc.strerror or exc}")
     short = [f"{TYPE_ZH[t]} {result.produced[t]}/{n}" for t, n in result.requested.items() if n]
     click.echo(f"试卷 {result.id}（种子 {result.seed}）：" + "，".join(short)
                + (f"；已写入 {out_path}" if out_path else ""), err=True)
@@ -92,12 +92,12 @@ def quiz(documents, industries, domains, single: int, multiple: int, judge: int,
 @click.option("--check-floors", is_flag=True, help="低于 eval/floors.json 的下限时以非零退出")
 def eval_quiz(count: int, seed: int, out_path: Path, check_floors: bool) -> None:
     """出题有效性评测：在全部语料上按种子生成题目（各题型、各文档、三种难度），独立重新校验并统计未通过数及原因。"""
-    from api.cli import _finish_eval
+    from api.cli_common import finish_eval
     from eval.quiz import below_floors, evaluate, format_report
     from eval.retrieval import load_floors
 
     store, registry = _quiz_services()
     report = evaluate(store, registry, count, seed)
-    _finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
+    finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from api.cli import _echo_json, _fail, open_current_index
+from api.cli_common import echo_json, fail, open_current_index
 
 
 @click.command()
@@ -27,10 +27,10 @@ def checklist(industry: str, domains, description: str, as_json: bool) -> None:
     try:
         profile = resolve_profile(classifier, industry, tuple(domains), description, industry_domains())
     except ProfileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     result = build_checklist(classifier, profile)
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         return
     inferred = list(profile.inferred_industries) + list(profile.inferred_domains)
     click.echo(f"行业：{'、'.join(profile.industries)}；专项领域：{'、'.join(profile.domains) or '无'}"
@@ -65,9 +65,9 @@ def paperwork(kind: str, situations, from_path: Path | None, out_path: Path) -> 
 
     fmt = out_path.suffix.lower().lstrip(".")
     if fmt not in ("docx", "html"):
-        _fail("输出文件的扩展名应为 .docx 或 .html")
+        fail("输出文件的扩展名应为 .docx 或 .html")
     if not situations and from_path is None:
-        _fail("请用 --situation 给出情形描述，或用 --from 指定判定结果文件")
+        fail("请用 --situation 给出情形描述，或用 --from 指定判定结果文件")
     classifications = _read_classifications(from_path) if from_path else []
     classifier = build_classifier(open_current_index(with_models=True))
     findings = [f for data in classifications for f in findings_from_classification(data)]
@@ -77,7 +77,7 @@ def paperwork(kind: str, situations, from_path: Path | None, out_path: Path) -> 
         paper = build_paper(kind, findings, classifier.store, classifier.registry, consequence_rules(),
                             classifier.retriever)
     except (InputError, PaperworkInputError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     content = paper_docx(paper) if fmt == "docx" else paper_html(paper).encode("utf-8")
     _write_atomically(out_path, content)
     click.echo(f"已写入 {out_path}（{paper.title}，{len(paper.findings)} 项隐患）")
@@ -96,10 +96,10 @@ def _read_classifications(path: Path) -> list[dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError:
-                _fail(f"{path} 第{n}行不是合法的JSON")
+                fail(f"{path} 第{n}行不是合法的JSON")
     good = [r for r in rows if isinstance(r, dict) and "findings" in r]
     if len(good) != len(rows):
-        _fail(f"{path} 中有 {len(rows) - len(good)} 条不是判定结果（缺少 findings，或为出错行）")
+        fail(f"{path} 中有 {len(rows) - len(good)} 条不是判定结果（缺少 findings，或为出错行）")
     return good
 
 

@@ -221,4 +221,4 @@ def take_turn(db: ChatDatabase, dialogue: Dialogue, session_id: str | None, mess
 
 
 # Tables declared elsewhere on `Base`, imported here so that `create_all` creates them.
-import api.selfcheck_db  # noqa: F401
+import api.selfcheck_db  # noqa: E402, F401

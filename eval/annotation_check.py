@@ -51,7 +51,7 @@ def check(store, annotations: dict, scopes: dict) -> list[str]:
 
 def main() -> None:
     from ingest.annotations import load_annotations
-    from api.cli import open_current_index
+    from api.cli_common import open_current_index
 
     store = open_current_index(with_models=False).store
     if len(sys.argv) > 1:
