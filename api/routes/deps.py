@@ -43,3 +43,33 @@ def get_classifier(state: Annotated[AppState, Depends(get_state)]) -> Classifier
 
 IndexDep = Annotated[Index, Depends(get_index)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+
+
+# -- who is calling ---------------------------------------------------------------------------------
+ROLES = ("inspector", "enterprise", "trainer", "admin")
+LOCAL_OWNER = "local"  # single-user mode: loopback only, auth off
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: the API key's owner name and role (single-user mode: "local", admin)."""
+
+    owner: str
+    role: str
+
+
+def get_principal(request: Request) -> Principal:
+    """Single-user mode for now; API keys (HAZARD_AUTH) replace this."""
+    return Principal(LOCAL_OWNER, "admin")
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: str):
+    """A dependency that lets only these roles (and admin) through."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        return principal
+
+    return check
