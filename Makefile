@@ -31,6 +31,8 @@ eval: ingest
 	$(BIN)/hazard eval retrieval --check-floors
 	$(BIN)/hazard eval classify --check-floors
 	$(BIN)/hazard eval chat --check-floors
+	$(BIN)/hazard eval answer --check-floors
+	$(BIN)/hazard eval quiz --check-floors
 
 bench: install
 	$(BIN)/python -m eval.bench
