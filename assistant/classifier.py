@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from .citation import cite
 from .criteria import MISSING, NUMBER, Criterion, Registry, best_alternative
-from .matching import CONTRADICTED, AlternativeResult, evaluate_alternative, find_term, prepare
+from .matching import (CONTRADICTED, AlternativeResult, evaluate_alternative, find_term, prepare,
+                       with_stated_comparisons)
 from .model import Citation
 from .normalize import clean_input
 from .retrieval import Retriever, SearchFilters
@@ -231,7 +232,7 @@ class Classifier:
         return False
 
     def _finding(self, finding: str, context: str, profile: Profile) -> Finding:
-        text = prepare(finding)
+        text = with_stated_comparisons(prepare(finding))
         industries, domains = self._infer(context if len(text) < 6 else text, profile)
         matches = self._candidates(finding, text, industries, domains)
         unavailable = [slug for slug, (_, cues) in self.unavailable.items() if cues and find_term(text, cues)]

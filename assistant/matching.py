@@ -39,8 +39,12 @@ NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不�
 _MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
 # Longer units first: "300mm" must not be read as 300 m.
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|天|月|年|倍|吨|t|层|级)?")
-_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百]+)\s*(个|人|名|台|米|层|倍|天|年|月|小时|级)")
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|分钟|min|天|月|年|倍|吨|t|层|级)?")
+# Spoken numbers: 五个人, 十几米 (at least 11), 三十多人, 二十来个, 一点二, 三成 (30%).
+_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?)(几|多|来)?\s*"
+                        r"(个|人|名|台|米|层|倍|天|年|月|小时|分钟|级|吨|成)")
+_CN_DECIMALS = {"零": "0", "〇": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",
+                "八": "8", "九": "9"}
 # A cue does not reach across these: in "没有支护的基坑旁边堆土" the 没有 is about 支护, not 堆土.
 _CUE_BARRIER = re.compile(r"[的就把还]")
 _AFTER_BARRIER = re.compile(r"[的把]")  # "证早就过期了": 就 after a term does not cut the cue off
@@ -204,11 +208,66 @@ def _numbers(segment: str) -> list[tuple[float, str, int]]:
         segment = segment.replace(wordy, unit + " " * (len(wordy) - len(unit)))
     out = [(float(m.group(1)), (m.group(2) or "").lower(), m.start()) for m in _NUMBER.finditer(segment)]
     for m in _CN_NUMBER.finditer(segment):
-        try:
-            out.append((float(parse_chinese_numeral(m.group(1).replace("两", "二"))), m.group(2), m.start()))
-        except ValueError:
-            pass
+        value = spoken_number(m.group(1), m.group(2) or "")
+        if value is None:
+            continue
+        unit = m.group(3)
+        if unit == "成":  # 三成 = 30%
+            value, unit = value * 10, "%"
+        out.append((value, unit, m.start()))
     return out
+
+
+def spoken_number(numeral: str, approx: str = "") -> float | None:
+    """"十一" → 11, "一点二" → 1.2, "十" + "几" → 11 (at least), "三十" + "多" → 30 (at least).
+    None when it is no numeral."""
+    whole, _, decimals = numeral.replace("两", "二").partition("点")
+    try:
+        value = float(parse_chinese_numeral(whole))
+    except ValueError:
+        return None
+    if decimals:
+        digits = "".join(_CN_DECIMALS.get(ch, "") for ch in decimals)
+        if len(digits) != len(decimals):
+            return None
+        value += float("0." + digits)
+    if approx == "几" and whole.endswith("十"):
+        value += 1  # 十几 is more than ten
+    return value
+
+
+# A stated limit and the actual figure in the same description ("核定2人，现场5人"): the text gets
+# the comparison spelled out so that criteria about exceeding a limit can be matched.
+_LIMIT_WORDS = ("核定", "额定", "设计", "限员", "定员", "核载", "限载", "允许", "规定", "批准", "许可")
+_OVER_WORDS = {"人": "超员，超过核定人数", "名": "超员，超过核定人数", "吨": "超载，超过额定载荷",
+               "t": "超载，超过额定载荷"}
+
+
+def with_stated_comparisons(text: str) -> str:
+    """`text` (prepared) plus "（推算：5人超过核定的2人，超员…）" for each limit that a figure of the
+    same unit in the text exceeds."""
+    numbers = sorted(_numbers(text), key=lambda n: n[2])
+
+    def lead(i: int) -> str:
+        """The words just before number i, back to the previous number or clause mark (≤ 8 chars)."""
+        pos = numbers[i][2]
+        start = max(pos - 8, numbers[i - 1][2] + 1 if i else 0)
+        return re.split(r"[,，;；。]", text[start:pos])[-1]
+
+    notes = []
+    for i, (limit, unit, pos) in enumerate(numbers):
+        word = next((w for w in _LIMIT_WORDS if w in lead(i)), "") if unit else ""
+        if not word:
+            continue
+        for j in range(i + 1, len(numbers)):
+            actual, other_unit, _ = numbers[j]
+            if other_unit != unit or any(w in lead(j) for w in _LIMIT_WORDS):
+                continue
+            if actual > limit:
+                over = _OVER_WORDS.get(unit, f"超过{word}值")
+                notes.append(f"（推算：{actual:g}{unit}超过{word}的{limit:g}{unit}，超过{word}，{over}）")
+            break
+    return text + "".join(notes)
 
 
 def _units(unit: str) -> set[str]:

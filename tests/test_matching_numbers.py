@@ -1,0 +1,47 @@
+"""Numbers as inspectors say them, and a stated limit compared with the actual figure."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.criteria import NUMBER, PRESENT, Condition
+from assistant.matching import MET, _numbers, evaluate_condition, prepare, spoken_number, with_stated_comparisons
+
+
+@pytest.mark.parametrize("numeral, approx, value", [
+    ("十一", "", 11), ("一点二", "", 1.2), ("零点五", "", 0.5), ("十", "几", 11), ("三十", "多", 30),
+    ("二十", "来", 20), ("两百", "", 200),
+])
+def test_spoken_numbers(numeral, approx, value):
+    assert spoken_number(numeral, approx) == pytest.approx(value)
+
+
+def test_no_numeral_is_none():
+    assert spoken_number("几") is None
+    assert spoken_number("一点x") is None
+
+
+def test_three_tenths_is_thirty_percent():
+    assert (30.0, "%") in [(v, u) for v, u, _ in _numbers(prepare("产量超了三成"))]
+
+
+def test_ten_odd_minutes_exceed_ten_minutes():
+    condition = Condition("持续超过10分钟", NUMBER, terms=("持续",), op=">", value=10, unit="分钟")
+    assert evaluate_condition(condition, prepare("甲烷超限持续了十几分钟")).status == MET
+
+
+@pytest.mark.parametrize("text, words", [
+    ("装药工房核定2人，现场有5个人在干活", "超员"),
+    ("运人车核载12人，实际坐了18人", "超过核定人数"),
+    ("起重机额定3吨，吊了5吨", "超载"),
+])
+def test_an_actual_figure_over_the_stated_limit_is_spelled_out(text, words):
+    augmented = with_stated_comparisons(prepare(text))
+    assert augmented.startswith(prepare(text)) and words in augmented
+    condition = Condition("超员或超载", PRESENT, terms=(words,))
+    assert evaluate_condition(condition, augmented).status == MET
+
+
+@pytest.mark.parametrize("text", ["装药工房核定5人，现场有2个人", "核定2人，实际2人", "现场5人，核定……", "起重机额定3吨，吊了5人"])
+def test_no_comparison_when_within_the_limit_or_other_units(text):
+    assert with_stated_comparisons(prepare(text)) == prepare(text)
