@@ -86,6 +86,20 @@ class Decision:
         return out
 
 
+# The whole plant or equipment is out of service (not a safety device: "报警器停用了" is the hazard).
+OUT_OF_SERVICE = ("挂了禁用牌", "挂禁用牌", "禁用牌", "等修", "停产大修", "大修中", "在大修", "停产检修", "检修期间",
+                  "已封存", "封存了", "全厂停产", "已停产", "停产中", "停产了", "报废待拆")
+STILL_IN_USE = ("还在用", "仍在用", "继续用", "继续使用", "照常", "还在生产", "偷偷", "还在开", "仍在使用", "还在运行")
+
+
+def _out_of_service(text: str) -> str:
+    """The out-of-service words of `text`, unless it also says the thing is still in use."""
+    if any(cue in text for cue in STILL_IN_USE):
+        return ""
+    return next((cue for cue in OUT_OF_SERVICE
+                 if any(p != "neg" for _, p, _ in find_term(text, (cue,)))), "")
+
+
 def _touches_the_hazard(best: AlternativeResult) -> bool:
     """An open branch is worth a follow-up question only when the description speaks to the
     hazard itself (a missing measure, a number) or to two of its facts, or when the deciding
@@ -246,6 +260,9 @@ class Classifier:
 
     def _decide(self, base: Finding, matches, met, related, unavailable, text: str) -> Finding:
         if met:
+            idle = _out_of_service(text)
+            if idle:
+                return self._idle(base, met, idle)
             return self._major(base, met, related)
         nearest = related[:3]
         top = nearest[0] if nearest else None
@@ -304,6 +321,15 @@ class Classifier:
         if best.criterion.doc_slug == "chemical-major-hazard":
             f.explanation += ("注意：《化工和危险化学品生产经营企业重大生产安全事故隐患判定准则》（AQ 3067-2026）"
                               "自2026-09-30起施行，其正文未收录，请以该准则核对。")
+        return f
+
+    def _idle(self, f: Finding, met: list[CriterionMatch], idle: str) -> Finding:
+        """The criterion's facts hold, but the plant or equipment is out of service."""
+        f.label, f.nearest, f.confidence = GENERAL, met[:3], 0.6
+        f.explanation = (f"所述情形与{self._quote(met[0])}相符，但描述表明设备或场所目前停用、停产（“{idle}”），"
+                         "停用期间不按重大事故隐患判定；恢复使用或生产前必须整改，届时如仍存在该情形即构成重大事故隐患。")
+        if self._definition():
+            f.explanation += f"定义依据：{self._definition()}"
         return f
 
     def _general(self, f: Finding, nearest: list[CriterionMatch]) -> Finding:

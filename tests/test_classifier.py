@@ -149,3 +149,19 @@ def test_emoji_control_characters_and_traditional_script_do_not_break_it(classif
 def test_profile_industry_is_carried_into_the_finding(classifier):
     d = classifier.classify("除尘器没有泄爆", Profile(industry="测试"))
     assert "测试" in d.findings[0].industries
+
+
+def test_equipment_out_of_service_is_general_with_the_matching_criterion(classifier):
+    d = classifier.classify("熔炼炉没有设置应急储存设施，炉子停产大修中")
+    assert d.label == GENERAL
+    f = d.findings[0]
+    assert f.nearest and f.nearest[0].criterion.clause_id == "test-std:2:4"
+    assert "停产大修" in f.explanation and "恢复使用" in f.explanation
+
+
+def test_out_of_service_words_do_not_count_when_it_is_still_used(classifier):
+    assert classifier.classify("熔炼炉没有设置应急储存设施，挂了禁用牌但还在用").label == MAJOR
+
+
+def test_a_spoken_approximate_number_over_the_threshold_is_major(classifier):
+    assert classifier.classify("冷冻间里有十几个人在干活").label == MAJOR
