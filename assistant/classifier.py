@@ -100,6 +100,16 @@ def _out_of_service(text: str) -> str:
                  if any(p != "neg" for _, p, _ in find_term(text, (cue,)))), "")
 
 
+# Words of an estimate rather than a finding ("有点歪", "人挺多", "少了几个"): the deciding fact
+# was not measured, so the assistant asks for it instead of calling the hazard general.
+HEDGES = ("有点", "有些", "挺多", "挺大", "挺高", "好像", "看着", "看起来", "似乎", "可能", "不太", "几个", "几台",
+          "一部分", "大概", "差不多")
+
+
+def _hedged(text: str) -> bool:
+    return any(h in text for h in HEDGES)
+
+
 def _touches_the_hazard(best: AlternativeResult) -> bool:
     """An open branch is worth a follow-up question only when the description speaks to the
     hazard itself (a missing measure, a number) or to two of its facts, or when the deciding
@@ -269,7 +279,7 @@ class Classifier:
         if unavailable and (top is None or top.status != "failed"):
             return self._unavailable(base, nearest)
         if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE \
-                and _touches_the_hazard(top.best):
+                and (_touches_the_hazard(top.best) or _hedged(text)):
             return self._insufficient(base, nearest)
         if nearest or base.industries or base.domains or any(cue in text for cue in HAZARD_CUES):
             return self._general(base, nearest)

@@ -165,3 +165,10 @@ def test_out_of_service_words_do_not_count_when_it_is_still_used(classifier):
 
 def test_a_spoken_approximate_number_over_the_threshold_is_major(classifier):
     assert classifier.classify("冷冻间里有十几个人在干活").label == MAJOR
+
+
+def test_an_estimate_instead_of_a_finding_asks_for_the_deciding_fact(classifier):
+    assert classifier.classify("干式除尘器老旧").label == GENERAL
+    d = classifier.classify("干式除尘器看着有点问题")
+    assert d.label == INSUFFICIENT
+    assert any("泄爆" in q for q in d.questions)
