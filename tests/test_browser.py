@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,8 +42,15 @@ DUST_IN_MULTI_STOREY = "gongmao-major-hazard:11:1"
 def live_url(real_index, tmp_path_factory):
     """The real app on 127.0.0.1:<free port>, ready (index loaded); stopped when the module ends."""
     db_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'chat.sqlite3'}"
+    with serve(make_app(real_index, db_url)) as url:
+        yield url
+
+
+@contextmanager
+def serve(app):
+    """Serve `app` with uvicorn on a free loopback port until /readyz answers; yields its URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(make_app(real_index, db_url), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -39,7 +39,7 @@ def parse_sse(text: str) -> list[tuple[str, object]]:
             if not line or line.startswith(":"):
                 continue
             field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
+            value = value.removeprefix(" ")
             if field == "event":
                 name = value
             elif field == "data":
@@ -89,7 +89,10 @@ def test_page_forbids_anything_from_elsewhere(client):
     assert "unsafe-inline" not in csp
 
 
-@pytest.mark.parametrize("name", ["index.html", "app.js", "app.css"])
+SCRIPTS = ("app.js", "quiz.js", "selfcheck.js", "ledger.js")
+
+
+@pytest.mark.parametrize("name", ["index.html", "app.css", *SCRIPTS])
 def test_assets_reference_only_the_same_origin(name):
     text = (STATIC / name).read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text, name
@@ -108,6 +111,9 @@ def test_index_references_only_local_assets():
 
 @pytest.mark.parametrize("path, media_types", [
     ("/static/app.js", ("text/javascript", "application/javascript")),
+    ("/static/quiz.js", ("text/javascript", "application/javascript")),
+    ("/static/selfcheck.js", ("text/javascript", "application/javascript")),
+    ("/static/ledger.js", ("text/javascript", "application/javascript")),
     ("/static/app.css", ("text/css",)),
     ("/static/index.html", ("text/html",)),
 ])
@@ -130,16 +136,72 @@ def test_the_ui_is_not_in_the_openapi_document(client):
     assert "/" not in paths and not any(p.startswith("/static") for p in paths)
 
 
-def test_script_never_writes_html():
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_never_writes_html(name):
     """Data reaches the page through textContent and attributes only: no innerHTML other than
     clearing a container with '', no outerHTML / insertAdjacentHTML / document.write / eval."""
-    js = (STATIC / "app.js").read_text(encoding="utf-8")
+    js = (STATIC / name).read_text(encoding="utf-8")
     for m in re.finditer(r"\.innerHTML\s*(\+?=)\s*([^;\n]*)", js):
         assert m.group(1) == "=" and m.group(2).strip() in ("''", '""'), m.group(0)
     for forbidden in ("outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
                       "createContextualFragment", "DOMParser"):
         assert forbidden not in js, forbidden
     assert "setAttribute('on" not in js and 'setAttribute("on' not in js
+    # The CSP has no 'unsafe-inline' for styles: sizes go through CSSOM (node.style.width), never a style attribute.
+    assert not re.search(r"""setAttribute\(\s*['"]style|style\s*:|cssText""", js), name
+
+
+def test_scripts_call_only_routes_of_the_contract(client):
+    """Every /v1 address a script builds starts like a path of /openapi.json (and its query
+    parameters are the route's own)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    urls = sorted({u for name in SCRIPTS for u in re.findall(r"'(/v1/[^']*)'", (STATIC / name).read_text(encoding="utf-8"))})
+    assert len(urls) >= 10, urls
+    for url in urls:
+        prefix, _, query = url.partition("?")
+        matching = [p for p in paths if p == prefix or (prefix.endswith("/") and p.startswith(prefix))]
+        assert matching, url
+        for param in re.findall(r"([a-z_]+)=", query):
+            params = {q["name"] for p in matching for op in paths[p].values() for q in op.get("parameters", [])}
+            assert param in params, (url, param)
+
+
+def test_every_script_in_the_static_dir_is_loaded_and_checked():
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    on_disk = sorted(p.name for p in STATIC.glob("*.js"))
+    assert sorted(SCRIPTS) == on_disk
+    loaded = re.findall(r'<script src="/static/([^"]+)" defer></script>', html)
+    assert loaded[0] == "app.js" and sorted(loaded) == on_disk  # app.js first: the pages use its helpers
+
+
+def test_page_scripts_register_with_the_shell():
+    app = (STATIC / "app.js").read_text(encoding="utf-8")
+    assert "var VIEWS = ['chat', 'search', 'documents', 'quiz', 'selfcheck', 'ledger'];" in app
+    for name, view in (("quiz.js", "quiz"), ("selfcheck.js", "selfcheck"), ("ledger.js", "ledger")):
+        assert f"ui.registerPage('{view}', init);" in (STATIC / name).read_text(encoding="utf-8"), name
+
+
+def test_new_pages_are_in_the_navigation_with_labelled_controls():
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    for view, tab in (("quiz", "出题"), ("selfcheck", "企业自查"), ("ledger", "台账判定")):
+        assert f'<a class="tab" id="tab-{view}" href="#{view}" data-view="{view}">{tab}</a>' in html
+        assert f'<section class="view" id="view-{view}" data-view="{view}" aria-label="{tab}" hidden>' in html
+    # Every form control sits inside a <label> or is named by one (for=…): a screen reader can say what it is.
+    controls = re.findall(r"<(input|select|textarea)\b[^>]*>", html)
+    assert len(controls) > 20
+    for m in re.finditer(r"<(input|select|textarea)\b([^>]*)>", html):
+        attrs = m.group(2)
+        control_id = re.search(r'id="([^"]+)"', attrs)
+        before = html[:m.start()]
+        inside_label = before.rfind("<label") > before.rfind("</label>")
+        named = control_id and f'for="{control_id.group(1)}"' in html
+        assert inside_label or named, m.group(0)
+    for hook in ('id="quiz-form"', 'id="quiz-questions"', 'id="selfcheck-profile"', 'id="selfcheck-groups"',
+                 'id="selfcheck-report"', 'id="ledger-file"', 'id="ledger-drop"', 'id="ledger-table"'):
+        assert hook in html, hook
+    # Problem details are announced: each page has an alert region for errors.
+    for error in ("quiz-error", "selfcheck-error", "ledger-error"):
+        assert re.search(rf'<p class="error-text" id="{error}" role="alert" hidden>', html), error
 
 
 def test_stable_hooks_for_browser_tests():
@@ -164,7 +226,7 @@ def test_streamed_answer_equals_the_json_answer(client):
     segments = [d["text"] for n, d in streamed if n == "segment"]
     assert len(segments) > 1  # in pieces, not one blob
     assert "".join(segments) == expected["answer"]
-    events = dict((n, d) for n, d in streamed if n != "segment")
+    events = {n: d for n, d in streamed if n != "segment"}
     assert events["citations"] == expected["citations"]
     assert "classification" not in events
     done = events["done"]
@@ -187,14 +249,14 @@ def test_accept_header_asks_for_a_stream(client):
 def test_streamed_follow_up_continues_the_session(client):
     first = stream_chat(client, {"message": SITUATION}, params={"stream": "true"})
     assert_event_order(first)
-    events = dict((n, d) for n, d in first if n != "segment")
+    events = {n: d for n, d in first if n != "segment"}
     assert events["classification"]["label"] == "insufficient"
     sid = events["done"]["session_id"]
     assert events["done"]["follow_up_questions"] == events["classification"]["follow_up_questions"]
 
     reply = stream_chat(client, {"message": REPLY, "session_id": sid}, params={"stream": "true"})
     assert_event_order(reply)
-    events = dict((n, d) for n, d in reply if n != "segment")
+    events = {n: d for n, d in reply if n != "segment"}
     assert events["done"]["session_id"] == sid
     assert events["done"]["searched_query"] == f"{SITUATION}，{REPLY}"  # the UI shows 已按上下文检索
     assert events["classification"]["label"] == "major"

@@ -1,4 +1,6 @@
 /* 隐患判定助手 web UI: chat (streamed over SSE), clause panel, search and documents.
+ * The quiz, self-check and ledger pages live in quiz.js, selfcheck.js and ledger.js and use the
+ * helpers exported here as window.HazardUI.
  * Plain script, no dependencies, same-origin requests only.
  * Every piece of data reaches the page through textContent or attributes, never as HTML. */
 (function () {
@@ -87,16 +89,69 @@
     });
   }
 
-  function getJson(url, signal) {
-    return fetch(url, {headers: {Accept: 'application/json'}, signal: signal}).then(function (response) {
+  function networkError(err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw new ApiError({status: 0, detail: '无法连接服务器，请检查网络后重试'});
+  }
+
+  /* fetch → parsed JSON, or an ApiError carrying the problem+json `detail`. */
+  function requestJson(url, options) {
+    options = options || {};
+    var init = {method: options.method || 'GET', headers: {Accept: 'application/json'}, signal: options.signal};
+    if (options.json !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(options.json);
+    } else if (options.body !== undefined) {
+      init.body = options.body; // FormData: the browser sets the multipart boundary
+    }
+    return fetch(url, init).then(function (response) {
       return readJson(response).then(function (body) {
         if (!response.ok) throw new ApiError(problemFrom(body, response.status));
         return body;
       });
-    }, function (err) {
-      if (err && err.name === 'AbortError') throw err;
-      throw new ApiError({status: 0, detail: '无法连接服务器，请检查网络后重试'});
-    });
+    }, networkError);
+  }
+
+  function getJson(url, signal) {
+    return requestJson(url, {signal: signal});
+  }
+
+  /* The file name a Content-Disposition header gives (filename* first, RFC 5987). */
+  function dispositionFilename(header) {
+    if (!header) return '';
+    var star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+    if (star) {
+      try { return decodeURIComponent(star[1].trim()); } catch (e) { /* fall through */ }
+    }
+    var plain = /filename\s*=\s*"([^"]*)"/i.exec(header) || /filename\s*=\s*([^;]+)/i.exec(header);
+    return plain ? plain[1].trim() : '';
+  }
+
+  /* Download a file the server builds: fetch → Blob → object URL, saved under the server's name.
+   * Resolves to the file name; rejects with an ApiError (problem+json detail) on failure. */
+  function downloadFile(url, options, fallbackName) {
+    options = options || {};
+    var init = {method: options.method || 'GET', headers: {}};
+    if (options.json !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(options.json);
+    }
+    return fetch(url, init).then(function (response) {
+      if (!response.ok) {
+        return readJson(response).then(function (body) { throw new ApiError(problemFrom(body, response.status)); });
+      }
+      var name = dispositionFilename(response.headers.get('content-disposition')) || fallbackName || 'download';
+      return response.blob().then(function (blob) {
+        var href = URL.createObjectURL(blob);
+        var link = el('a', {attrs: {href: href, download: name, hidden: ''}});
+        document.body.appendChild(link);
+        link.click();
+        document.body.removeChild(link);
+        // Revoke later: the download may still be reading the blob.
+        window.setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
+        return name;
+      });
+    }, networkError);
   }
 
   var documentsPromise = null;
@@ -163,7 +218,23 @@
   }
 
   // -- views (tabs) --------------------------------------------------------------------------
-  var VIEWS = ['chat', 'search', 'documents'];
+  var VIEWS = ['chat', 'search', 'documents', 'quiz', 'selfcheck', 'ledger'];
+  // Pages defined in other scripts: name → function run when the page is first shown.
+  var pageInits = {};
+  var pagesStarted = {};
+
+  function startPage(name) {
+    if (pageInits[name] && !pagesStarted[name]) {
+      pagesStarted[name] = true;
+      pageInits[name]();
+    }
+  }
+
+  /* Called by quiz.js, selfcheck.js and ledger.js, in whatever order the scripts run. */
+  function registerPage(name, initPage) {
+    pageInits[name] = initPage;
+    if (document.readyState !== 'loading' && currentView() === name) startPage(name);
+  }
 
   function currentView() {
     var name = (window.location.hash || '').replace(/^#/, '').split(/[?&]/)[0];
@@ -180,6 +251,7 @@
     });
     if (name === 'search') initSearch();
     if (name === 'documents') initDocuments();
+    startPage(name);
     // On touch screens a programmatic focus would pop up the keyboard over the conversation.
     var coarse = window.matchMedia && window.matchMedia('(pointer: coarse)').matches;
     if (name === 'chat' && !coarse) $('chat-input').focus({preventScroll: true});
@@ -832,6 +904,13 @@
     showView();
     restoreSession();
   }
+
+  window.HazardUI = {
+    $: $, el: el, clear: clear, button: button, ApiError: ApiError,
+    requestJson: requestJson, getJson: getJson, downloadFile: downloadFile, dispositionFilename: dispositionFilename,
+    loadDocuments: loadDocuments, openClause: openClause, labelBadge: labelBadge, LABELS: LABELS,
+    registerPage: registerPage
+  };
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
