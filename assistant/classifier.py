@@ -106,6 +106,19 @@ HEDGES = ("有点", "有些", "挺多", "挺大", "挺高", "好像", "看着", 
           "一部分", "大概", "差不多")
 
 
+def _stated(text: str, cues) -> bool:
+    """A cue word occurs other than right after 非 (非煤矿山 is no 煤矿)."""
+    for _, _, segment in find_term(text, cues):
+        for cue in cues:
+            key = prepare(cue)
+            at = segment.find(key)
+            while at >= 0:
+                if at == 0 or segment[at - 1] != "非":
+                    return True
+                at = segment.find(key, at + 1)
+    return False
+
+
 def _hedged(text: str) -> bool:
     return any(h in text for h in HEDGES)
 
@@ -179,8 +192,9 @@ class Classifier:
         return self._infer(prepare(clean_input(text or "")), profile or Profile())
 
     def _infer(self, text: str, profile: Profile) -> tuple[list[str], list[str]]:
-        industries = [name for name, cues in self.industry_cues.items() if find_term(text, cues)]
-        domains = [name for name, cues in self.domain_cues.items() if find_term(text, cues)]
+        # "非煤矿山" names no coal mine.
+        industries = [name for name, cues in self.industry_cues.items() if _stated(text, cues)]
+        domains = [name for name, cues in self.domain_cues.items() if _stated(text, cues)]
         for industry in reversed(self.canonical_industries(profile.industry)):
             if industry not in industries:
                 industries.insert(0, industry)

@@ -63,3 +63,10 @@ def test_metadata_only_standard_is_named_not_guessed(classifier):
     decision = classifier.classify("商场的疏散通道被锁死了，消防设施也停用了")
     assert decision.label == "insufficient"
     assert "GB 35181-2025" in decision.explanation and "未收录" in decision.explanation
+
+
+def test_a_non_coal_mine_is_not_a_coal_mine(real_index):
+    from api.services import build_classifier
+
+    industries, _ = build_classifier(real_index).infer_scope("非煤矿井下运人车超员")
+    assert "煤矿" not in industries and "金属非金属矿山" in industries
