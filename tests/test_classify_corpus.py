@@ -68,5 +68,5 @@ def test_metadata_only_standard_is_named_not_guessed(classifier):
 def test_a_non_coal_mine_is_not_a_coal_mine(real_index):
     from api.services import build_classifier
 
-    industries, _ = build_classifier(real_index).infer_scope("非煤矿井下运人车超员")
+    industries, _ = build_classifier(real_index).infer_scope("非煤矿山的运人车超员了")
     assert "煤矿" not in industries and "金属非金属矿山" in industries
