@@ -38,6 +38,9 @@ HAZARD_CUES = (
 # Enumeration markers of a list of findings; "1.0%" is a number, not a marker.
 _ENUM = re.compile(r"[①-⑳]|(?:^|(?<=[\n\s；;。，,]))(?:\d{1,2}(?:[、)）]|[.．](?!\d))|[（(]\d{1,2}[)）]|[一二三四五六七八九十]+、)\s*")
 _MIN_OPEN_COVERAGE = 0.5
+# A trade's criterion met without any word naming the trade counts only when retrieval also puts
+# it at the very top: its own words must be what the description is about.
+_TRADE_RANK = 0
 
 
 @dataclass(frozen=True)
@@ -277,10 +280,36 @@ class Classifier:
         met = sorted((m for m in matches if m.status == "met"), key=lambda m: (m.rank, -m.best.coverage))
         related = sorted((m for m in matches if m.best.met), key=lambda m: -m.relevance)
         base = Finding(finding, GENERAL, 0.0, "", industries=industries, domains=domains, unavailable=unavailable)
+        if not met and not industries and not unavailable:
+            # Nothing names the trade, but a trade's own criterion may be fully met by words only
+            # that trade uses (密封圈 一孔多线, 空顶作业): then it is major for that trade, and we ask.
+            met = self._met_in_any_trade(finding, text, domains)
+            if met:
+                base.confidence = 0.6
+                return self._major_assuming_trade(base, met, related)
         decided = self._decide(base, matches, met, related, unavailable, text)
         if self.adjudicator is not None and related:
             return self._adjudicate(decided, finding, related)
         return decided
+
+    def _met_in_any_trade(self, finding: str, text: str, domains: list[str]) -> list[CriterionMatch]:
+        if _out_of_service(text):
+            return []
+        everyone = list(self.industry_cues)
+        return sorted((m for m in self._candidates(finding, text, everyone, domains)
+                       if m.status == "met" and m.criterion.annotated and m.rank <= _TRADE_RANK
+                       and not set(m.criterion.industries) <= self.general_industries),
+                      key=lambda m: (m.rank, -m.best.coverage))
+
+    def _major_assuming_trade(self, f: Finding, met: list[CriterionMatch], related) -> Finding:
+        f = self._major(f, met, related)
+        f.confidence = 0.6
+        trades = "、".join(dict.fromkeys(i for m in f.matched for i in m.criterion.industries))
+        question = f"该单位是否属于{trades}行业？描述中未说明行业，以上按该行业的判定标准判定。"
+        if question not in f.questions:
+            f.questions.insert(0, question)
+        f.explanation += f"描述未说明行业，按{trades}行业判定，请确认。"
+        return f
 
     def _decide(self, base: Finding, matches, met, related, unavailable, text: str) -> Finding:
         if met:

@@ -172,3 +172,28 @@ def test_an_estimate_instead_of_a_finding_asks_for_the_deciding_fact(classifier)
     d = classifier.classify("干式除尘器看着有点问题")
     assert d.label == INSUFFICIENT
     assert any("泄爆" in q for q in d.questions)
+
+
+@pytest.fixture(scope="module")
+def trade_classifier(classifier) -> Classifier:
+    """The same standard, written for a trade that needs evidence ("特行"), not a general one."""
+    from dataclasses import replace
+
+    store = classifier.store
+    docs = dict(store.documents)
+    docs["test-std"] = replace(docs["test-std"], industries=("特行",))
+    store = ClauseStore(docs, store.clauses)
+    registry = build_registry(store, ANNOTATIONS, {"test-std": {"industries": ["特行"]}})
+    return Classifier(store, registry, classifier.retriever,
+                      {"industries": {"特行": ["特行企业"], "测试": ["测试企业"]}, "general_industries": ["测试"]})
+
+
+def test_a_trade_criterion_met_without_naming_the_trade_is_major_and_asks_the_trade(trade_classifier):
+    d = trade_classifier.classify("冷冻间内同时有12个人在作业")
+    assert d.label == MAJOR
+    assert d.findings[0].matched[0].criterion.clause_id == "test-std:2:3"
+    assert any("特行" in q for q in d.questions)
+
+
+def test_another_trade_named_keeps_the_trade_criterion_out(trade_classifier):
+    assert trade_classifier.classify("测试企业的冷冻间内同时有12个人在作业").label != MAJOR
