@@ -9,12 +9,17 @@ from typing import Callable
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge, install_error_handling
+from api.access import API_DEPENDENCIES, install_access
+from api.db_health import install_database_errors
+from api.degraded import DegradationHeader
+from api.errors import PayloadTooLarge, install_error_handling, problem_response
 from api.routes import chat, classify, clauses, documents, health, search, sessions, ui
 from api.routes import ledgers
 from api.routes import paperwork, selfchecks
 from api.routes import quizzes
 from api.routes import quiz_check
+from api.routes import audit
+from api.routes import admin
 from api.routes.deps import AppState
 from api.services import load_index
 from api.settings import Settings, get_settings
@@ -37,6 +42,8 @@ API_ROUTERS = (
     paperwork,
     quizzes,
     quiz_check,
+    audit,
+    admin,
 )
 
 # The classifier takes at most 20000 characters (≤ 60 KB in UTF-8); the body cap sits just above.
@@ -62,19 +69,26 @@ def open_state(settings: Settings, index_loader: IndexLoader) -> AppState:
 
 
 def open_chat_db(app: FastAPI, settings: Settings) -> None:
-    """The conversation database, tables created; the app still starts when it cannot be opened."""
+    """The conversation database, tables created; the app still starts when it cannot be opened.
+    A server that is down is retried by the requests that need it (api/db_health.py); a bad URL,
+    a missing driver or a refused schema keeps it off."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from api.db import ChatDatabase
+    from api.db_health import DatabaseUnavailable, SchemaSetup
 
     try:
-        db = ChatDatabase(settings.resolved_database_url())
-        db.create_all()
+        db = ChatDatabase(settings.resolved_database_url(), timeout=settings.database_timeout)
+        schema = SchemaSetup(db.create_all)
+        try:
+            schema.ensure()
+        except DatabaseUnavailable:
+            log.warning("conversation database unreachable at startup; retrying on demand")
     except (SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: the URL's driver is not installed
         log.warning("conversation database unavailable: %s", exc)
         app.state.chat_db, app.state.chat_db_error = None, "会话数据库不可用，请检查 HAZARD_DATABASE_URL"
         return
-    app.state.chat_db = db
+    app.state.chat_db, app.state.chat_db_schema = db, schema
 
 
 def create_app(settings: Settings | None = None, index_loader: IndexLoader | None = None) -> FastAPI:
@@ -85,7 +99,11 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
     async def lifespan(app: FastAPI):
         app.state.hazard = open_state(settings, loader)
         open_chat_db(app, settings)
+        # Switch to a new index generation without restart; background rebuilds (admin routes).
+        from api.live_index import start_live_index
+        live = start_live_index(app, settings, lambda: open_state(settings, loader))
         yield
+        live.stop()
         if app.state.chat_db is not None:
             app.state.chat_db.dispose()
 
@@ -96,11 +114,14 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
     app.state.chat_db = None
     app.state.settings = settings  # routes that store files (ledgers) need the data dir
     install_error_handling(app)
+    install_database_errors(app)  # database unreachable → 503 problem+json (api/db_health.py)
+    app.add_middleware(DegradationHeader)  # X-Hazard-Degraded when Chroma was unreachable (api/degraded.py)
+    install_access(app, settings)  # API keys, roles and rate limits on everything under /v1
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES,
                        upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     app.include_router(health.router)
     for module in API_ROUTERS:
-        app.include_router(module.router, prefix="/v1")
+        app.include_router(module.router, prefix="/v1", dependencies=API_DEPENDENCIES)
     # The web UI: the page at /, its script and style under /static (api/static/).
     app.include_router(ui.router)
     app.mount("/static", ui.static_files(), name="static")
@@ -130,6 +151,9 @@ class BodySizeLimit:
         declared = int(length) if length.isdigit() else 0
         received = 0
         too_large = f"请求体过大，上限为 {cap // 1024} KiB"
+        if declared > cap:  # refused up front, so a route that never reads its body is capped too
+            await problem_response(413, too_large)(scope, receive, send)
+            return
 
         async def limited() -> Message:
             nonlocal received

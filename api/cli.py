@@ -10,7 +10,10 @@ import click
 
 from api.cli_answer import answer as answer_command
 from api.cli_answer import eval_answer
+from api.cli_audit import log_classification, replay
 from api.cli_common import echo_json, fail, finish_eval, open_current_index
+from api.cli_keys import keys
+from api.cli_ops import backup_command, restore_command
 from api.cli_quiz import eval_quiz, quiz
 from api.cli_selfcheck import checklist, paperwork
 from api.settings import get_settings
@@ -27,10 +30,13 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="不显示进度条")
 def ingest(corpus_dir: Path | None, quiet: bool) -> None:
     """入库：把语料目录中的法规标准解析为条款并建立索引（增量、可中断）。"""
+    from api.services import chroma_server
+    from ingest.chroma_server import ChromaServerError
     from ingest.embeddings import embedding_key, make_embeddings
     from ingest.errors import IngestError
     from ingest.generations import IngestBusyError
     from ingest.pipeline import ingest as run_ingest
+    from ingest.uploads import uploads_dir
 
     settings = get_settings()
     corpus = corpus_dir or settings.corpus_dir
@@ -44,8 +50,10 @@ def ingest(corpus_dir: Path | None, quiet: bool) -> None:
     try:
         report = run_ingest(corpus, settings.data_dir, key,
                             lambda: make_embeddings(settings.embeddings, **settings.embedding_options()),
-                            settings.manifest, progress)
-    except (IngestError, IngestBusyError) as exc:
+                            settings.manifest, progress, keep_generations=settings.keep_generations,
+                            extra_dirs=[uploads_dir(settings.data_dir)],  # admin uploads
+                            vector_store=chroma_server(settings))
+    except (IngestError, IngestBusyError, ChromaServerError) as exc:
         fail(str(exc))
     _print_ingest_report(report)
     sys.exit(0 if report.ok else 1)
@@ -185,7 +193,8 @@ def classify(situation: str | None, industry: str, domains, jsonl_in: Path | Non
 
     if jsonl_in is None and not situation:
         fail("请提供情形描述，或用 --jsonl 指定批量文件 / give a situation or --jsonl")
-    classifier = build_classifier(open_current_index(with_models=True))
+    index = open_current_index(with_models=True)
+    classifier = build_classifier(index)
     if jsonl_in is not None:
         _classify_jsonl(classifier, jsonl_in, out_path, industry)
         return
@@ -194,6 +203,9 @@ def classify(situation: str | None, industry: str, domains, jsonl_in: Path | Non
     except InputError as exc:
         fail(str(exc))
     data = decision_json(classifier, decision)
+    audit_id = log_classification(index, situation, industry, domains, data)
+    if audit_id:  # on stderr: stdout stays the --json contract
+        click.echo(f"审计记录：{audit_id}（hazard replay {audit_id} 可复核）", err=True)
     if as_json:
         echo_json(data)
         return
@@ -321,7 +333,14 @@ def serve(host: str, port: int) -> None:
     """启动 HTTP API（/v1，JSON），索引在启动时加载一次。"""
     import uvicorn
 
+    from api.access import serve_refusal
     from api.app import create_app
+
+    # The app decides between single-user mode and API keys by where it listens.
+    settings = get_settings().model_copy(update={"bind_host": host})
+    refusal = serve_refusal(settings)
+    if refusal:
+        fail(refusal)
 
     class Server(uvicorn.Server):
         # Announce only once the index is loaded and the socket is bound (port 0 → the real port).
@@ -330,7 +349,7 @@ def serve(host: str, port: int) -> None:
             bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
             click.echo(f"服务已启动：http://{host}:{bound}/")
 
-    Server(uvicorn.Config(create_app(), host=host, port=port, log_level="info")).run()
+    Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")).run()
 
 
 
@@ -347,7 +366,7 @@ def chat(session_id: str | None, industry: str, domains) -> None:
     settings = get_settings()
     index = open_current_index(with_models=True)
     dialogue = build_dialogue(index, build_classifier(index, settings), settings)
-    db = ChatDatabase(settings.resolved_database_url())
+    db = ChatDatabase(settings.resolved_database_url(), timeout=settings.database_timeout)
     db.create_all()
     if session_id and not db.exists(session_id):
         fail(str(UnknownSessionError(session_id)))
@@ -404,7 +423,8 @@ if __name__ == "__main__":
 
 
 # Commands defined in their own modules (api/cli_*.py).
-for _command in (checklist, paperwork, quiz, answer_command):
+for _command in (checklist, paperwork, quiz, answer_command, replay, backup_command, restore_command):
     main.add_command(_command)
 for _command in (eval_quiz, eval_answer):
     eval_group.add_command(_command)
+main.add_command(keys)

@@ -7,7 +7,7 @@ SQLite (a file in the data directory) by default; any SQLAlchemy URL through HAZ
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The API key owner it belongs to (api/ownership.py adds the column to older databases).
+    owner: Mapped[str] = mapped_column(String(100), default="local", server_default="local", index=True)
     messages: Mapped[list["ChatMessage"]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="ChatMessage.seq")
 
@@ -89,10 +91,13 @@ def citation_json(citation) -> dict[str, Any]:
 
 
 class ChatDatabase:
-    def __init__(self, url: str):
+    def __init__(self, url: str, timeout: float | None = None):
+        from api.db_health import engine_options
+
         self.url = url
         parsed = make_url(url)
-        kwargs: dict[str, Any] = {"future": True}
+        # Timeouts (connect, statement, pool) so an unreachable server is a quick 503.
+        kwargs: dict[str, Any] = {"future": True, **engine_options(parsed, timeout)}
         if parsed.get_backend_name() == "sqlite":
             # FastAPI runs sync routes in a thread pool.
             kwargs["connect_args"] = {"check_same_thread": False}
@@ -102,17 +107,29 @@ class ChatDatabase:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
+        from api.db_health import schema_lock
+        from api.ownership import add_owner_columns
+
+        with schema_lock(self.engine):  # workers starting together on one PostgreSQL
+            Base.metadata.create_all(self.engine)
+            add_owner_columns(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     # -- sessions --------------------------------------------------------------------------
-    def new_session(self, profile: Profile | None = None) -> str:
+    def new_session(self, profile: Profile | None = None, owner: str = "local") -> str:
         sid = uuid.uuid4().hex
         with self._sessions.begin() as s:
-            s.add(ChatSession(id=sid, profile=_profile_json(profile)))
+            s.add(ChatSession(id=sid, profile=_profile_json(profile), owner=owner))
         return sid
+
+    def check_owner(self, session_id: str, owner: str) -> None:
+        """UnknownSessionError unless the session exists and is `owner`'s: another owner's session
+        is indistinguishable from a missing one."""
+        with self._sessions() as s:
+            if self._get(s, session_id).owner != owner:
+                raise UnknownSessionError(session_id)
 
     def exists(self, session_id: str) -> bool:
         with self._sessions() as s:
@@ -198,27 +215,36 @@ class TurnResult:
     session_id: str
     reply: Reply
     classification: dict | None
+    # What the turn was answered with (the audit log records them for `hazard replay`).
+    history: list[Turn] = field(default_factory=list)
+    profile: Profile | None = None
 
 
 def take_turn(db: ChatDatabase, dialogue: Dialogue, session_id: str | None, message: str,
-              profile: Profile | None = None) -> TurnResult:
+              profile: Profile | None = None, owner: str | None = None) -> TurnResult:
     """One exchange: open (or start) the session, route and answer with its history, store both
-    messages. A profile given here sticks to the session; without one the session's own is used."""
+    messages. A profile given here sticks to the session; without one the session's own is used.
+    With an `owner` (the API), only that owner's session can be continued and a new one is theirs;
+    without (the local CLI), any session, and new ones belong to "local"."""
     from api.contracts import decision_json
 
     given = profile if profile is not None and (profile.industry or profile.domains) else None
     if session_id is None:
         history, session_profile = [], None
     else:
+        if owner is not None:
+            db.check_owner(session_id, owner)
         history = db.turns(session_id)  # UnknownSessionError for an unknown ID
         session_profile = db.profile(session_id)
     reply = dialogue.reply(message, history, given or session_profile)  # InputError: nothing is stored
     classification = decision_json(dialogue.classifier, reply.decision) if reply.decision is not None else None
     if session_id is None:
-        session_id = db.new_session(given)
+        session_id = db.new_session(given, owner or "local")
     db.record(session_id, message, reply, classification, given)
-    return TurnResult(session_id, reply, classification)
+    return TurnResult(session_id, reply, classification, history, given or session_profile)
 
 
 # Tables declared elsewhere on `Base`, imported here so that `create_all` creates them.
 import api.selfcheck_db  # noqa: E402, F401
+import api.keys  # noqa: E402, F401
+import api.audit  # noqa: E402, F401

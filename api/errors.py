@@ -20,10 +20,14 @@ PROBLEM_REF = "#/components/schemas/Problem"
 # status → (type slug, title, default detail)
 _STATUS = {
     400: ("bad-request", "请求无效", "请求无法解析"),
+    401: ("unauthorized", "未认证", "缺少或无效的 API 密钥"),
+    403: ("forbidden", "无权访问", "当前 API 密钥无权使用此功能"),
     404: ("not-found", "未找到", "未找到请求的资源"),
     405: ("method-not-allowed", "请求方法不被允许", "该地址不支持此请求方法"),
+    409: ("conflict", "冲突", "请求与现有资源冲突"),
     413: ("payload-too-large", "请求体过大", "请求体过大"),
     422: ("invalid-request", "请求参数不合法", "请求参数不合法"),
+    429: ("too-many-requests", "请求过于频繁", "请求过于频繁，请稍后再试"),
     500: ("internal-error", "服务器内部错误", "服务器内部错误"),
     503: ("index-unavailable", "服务暂不可用", "服务暂不可用"),
 }
@@ -45,12 +49,32 @@ class InvalidInput(ApiError):
     status_code = 422
 
 
+class Conflict(ApiError):
+    status_code = 409
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
 
 
 class IndexUnavailable(ApiError):
     status_code = 503
+
+
+class Unauthorized(ApiError):
+    """No, an unknown or a revoked API key (sent with `WWW-Authenticate: Bearer`)."""
+
+    status_code = 401
+
+
+class Forbidden(ApiError):
+    status_code = 403
+
+
+class TooManyRequests(ApiError):
+    """Over the rate limit (sent with `Retry-After`)."""
+
+    status_code = 429
 
 
 def problem_type(status: int) -> str:
@@ -125,6 +149,11 @@ def _document_problem_schema(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(defs.pop("$defs", {}))
             components["Problem"] = defs
+            # A body that cannot be decoded at all (bad UTF-8, broken multipart) is a 400 from FastAPI.
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault("400", problem_responses(400)[400])
         return app.openapi_schema
 
     app.openapi = openapi

@@ -1,7 +1,8 @@
 """Processed ledgers on disk: <data_dir>/ledgers/<id>/{ledger.json, result.xlsx|csv}.
 
 A ledger is prepared in a hidden sibling folder and published by one rename, so a reader never
-sees a record without its file or a half-written file.
+sees a record without its file or a half-written file. The record names its owner (the API key's
+owner; "local" for ledgers from before API keys): another owner's ledger reads as missing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from api.principal import LOCAL_OWNER
+
 _ID = re.compile(r"^[0-9a-f]{32}$")
 RECORD = "ledger.json"
 
@@ -23,8 +26,9 @@ class UnknownLedgerError(LookupError):
 
 
 class LedgerStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, owner: str = LOCAL_OWNER):
         self.root = Path(root)
+        self.owner = owner
 
     def create(self, build: Callable[[str, Path], dict]) -> dict:
         """Run `build(id, folder)` — it writes the result file into `folder` and returns the record —
@@ -34,7 +38,7 @@ class LedgerStore:
         staging = self.root / f".{ledger_id}.tmp"
         staging.mkdir()
         try:
-            record = build(ledger_id, staging)
+            record = build(ledger_id, staging) | {"owner": self.owner}
             (staging / RECORD).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
             staging.rename(self.root / ledger_id)
         except BaseException:
@@ -42,18 +46,33 @@ class LedgerStore:
             raise
         return record
 
-    def _folder(self, ledger_id: str) -> Path:
+    def _open(self, ledger_id: str) -> tuple[Path, dict]:
         folder = self.root / ledger_id
         if not _ID.match(ledger_id) or not (folder / RECORD).is_file():
             raise UnknownLedgerError(ledger_id)
-        return folder
+        try:
+            record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        except FileNotFoundError:  # deleted meanwhile
+            raise UnknownLedgerError(ledger_id) from None
+        if record.get("owner", LOCAL_OWNER) != self.owner:
+            raise UnknownLedgerError(ledger_id)
+        return folder, record
 
     def record(self, ledger_id: str) -> dict:
-        return json.loads((self._folder(ledger_id) / RECORD).read_text(encoding="utf-8"))
+        return self._open(ledger_id)[1]
+
+    def delete(self, ledger_id: str) -> None:
+        """Remove the ledger: renamed aside first, so readers never see it half deleted."""
+        folder, _ = self._open(ledger_id)
+        doomed = self.root / f".{ledger_id}.deleted"
+        try:
+            folder.rename(doomed)
+        except FileNotFoundError:  # a concurrent delete won
+            raise UnknownLedgerError(ledger_id) from None
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def result_file(self, ledger_id: str) -> tuple[Path, dict]:
-        folder = self._folder(ledger_id)
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        folder, record = self._open(ledger_id)
         path = folder / record["stored_as"]
         if not path.is_file():
             raise UnknownLedgerError(ledger_id)

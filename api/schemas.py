@@ -36,6 +36,9 @@ class Ready(BaseModel):
     generation: str = Field(description="当前索引代号")
     documents: int
     clauses: int
+    degraded: list[Literal["dense-unavailable", "database-unavailable"]] = Field(
+        default_factory=list, description="降级项：dense-unavailable（向量检索不可用，仅用 BM25 检索），"
+                                          "database-unavailable（会话数据库不可用）；为空表示全部正常")
 
 
 # -- documents and clauses -------------------------------------------------------------------
@@ -229,3 +232,5 @@ class ChatStreamDone(BaseModel):
     kind: ChatKind
     follow_up_questions: list[str]
     searched_query: str = Field(description="实际检索或判定的文本（追问时为结合上文改写后的内容）")
+    degraded: list[str] = Field(default_factory=list, description="本轮的降级项（dense-unavailable：向量检索不可用，"
+                                                                  "仅用 BM25 检索）；仅在有降级时出现。非流式响应以 X-Hazard-Degraded 响应头给出")

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from api.db import Base, as_utc
+from api.ownership import ENTERPRISE_OWNER_NAME
+from api.principal import LOCAL_OWNER
 
 
 def _now() -> datetime:
@@ -22,10 +24,14 @@ def _now() -> datetime:
 
 
 class Enterprise(Base):
+    """An enterprise as one owner (API key owner) knows it: names are unique per owner."""
+
     __tablename__ = "enterprises"
+    __table_args__ = (Index(ENTERPRISE_OWNER_NAME, "owner", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(100), default=LOCAL_OWNER, server_default=LOCAL_OWNER, index=True)
     code: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 统一社会信用代码
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
@@ -35,6 +41,7 @@ class SelfCheckRecord(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[str] = mapped_column(String(100), default=LOCAL_OWNER, server_default=LOCAL_OWNER, index=True)
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -62,20 +69,23 @@ class SavedSelfCheck:
 
 
 class SelfCheckStore:
-    def __init__(self, engine: Engine):
+    """One owner's enterprises and reports: another owner's report is reported as missing."""
+
+    def __init__(self, engine: Engine, owner: str = LOCAL_OWNER):
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.owner = owner
 
     def save(self, name: str, code: str | None, profile: dict, answers: dict, report: dict) -> SavedSelfCheck:
         """Store a report under the enterprise (created on first use; a code given later is kept)."""
         with self._sessions.begin() as s:
-            enterprise = s.scalar(select(Enterprise).where(Enterprise.name == name))
+            enterprise = s.scalar(select(Enterprise).where(Enterprise.owner == self.owner, Enterprise.name == name))
             if enterprise is None:
-                enterprise = Enterprise(name=name, code=code or None)
+                enterprise = Enterprise(name=name, code=code or None, owner=self.owner)
                 s.add(enterprise)
                 s.flush()
             elif code and enterprise.code != code:
                 enterprise.code = code
-            record = SelfCheckRecord(id=uuid.uuid4().hex, enterprise_id=enterprise.id, profile=profile,
+            record = SelfCheckRecord(id=uuid.uuid4().hex, enterprise_id=enterprise.id, owner=self.owner, profile=profile,
                                      answers=answers, report=report, created_at=_now())
             s.add(record)
             return self._saved(record, enterprise)
@@ -83,14 +93,22 @@ class SelfCheckStore:
     def get(self, report_id: str) -> SavedSelfCheck:
         with self._sessions() as s:
             record = s.get(SelfCheckRecord, report_id)
-            if record is None:
+            if record is None or record.owner != self.owner:
                 raise UnknownSelfCheckError(report_id)
             return self._saved(record, s.get(Enterprise, record.enterprise_id))
+
+    def delete(self, report_id: str) -> None:
+        """Delete one of the owner's reports (the enterprise and its other reports stay)."""
+        with self._sessions.begin() as s:
+            record = s.get(SelfCheckRecord, report_id)
+            if record is None or record.owner != self.owner:
+                raise UnknownSelfCheckError(report_id)
+            s.delete(record)
 
     def history(self, name: str) -> list[SavedSelfCheck]:
         """The enterprise's reports, newest first (empty for an enterprise never seen)."""
         with self._sessions() as s:
-            enterprise = s.scalar(select(Enterprise).where(Enterprise.name == name))
+            enterprise = s.scalar(select(Enterprise).where(Enterprise.owner == self.owner, Enterprise.name == name))
             if enterprise is None:
                 return []
             rows = s.scalars(select(SelfCheckRecord).where(SelfCheckRecord.enterprise_id == enterprise.id)

@@ -16,21 +16,33 @@ from ingest.annotations import load_annotations, load_industry_cues
 from ingest.index import Index
 
 
-def load_index(settings: Settings, with_models: bool = True) -> Index:
-    """The current generation with the configured embeddings and reranker (BM25 only without
-    models). Raises NoIndexError, IndexMismatchError or EmbeddingBackendError."""
+def load_index(settings: Settings, with_models: bool = True, generation: str | None = None) -> Index:
+    """The current generation (or the named one, for `hazard replay`: GenerationGoneError when pruned)
+    with the configured embeddings and reranker (BM25 only without models). Raises NoIndexError,
+    IndexMismatchError or EmbeddingBackendError."""
     from ingest.embeddings import CrossEncoderReranker, make_embeddings
     from ingest.generations import NoIndexError, current_name
     from ingest.index import open_index
 
     # Check before loading any model: failing for want of an index should be quick.
-    if current_name(settings.data_dir) is None:
+    if generation is None and current_name(settings.data_dir) is None:
         raise NoIndexError()
     if not with_models:
-        return open_index(settings.data_dir)
+        return open_index(settings.data_dir, generation=generation)
     embeddings = make_embeddings(settings.embeddings, **settings.embedding_options())
     reranker = CrossEncoderReranker(settings.reranker_path) if settings.reranker_path else None
-    return open_index(settings.data_dir, embeddings, reranker)
+    return open_index(settings.data_dir, embeddings, reranker, generation=generation,
+                      chroma_server=chroma_server(settings))
+
+
+def chroma_server(settings: Settings):
+    """The shared Chroma server (HAZARD_CHROMA_URL) as ingest and queries use it; None = embedded Chroma.
+    Pass it to `ingest.pipeline.ingest(vector_store=…)` wherever an ingest runs."""
+    from ingest.chroma_server import ChromaServer
+
+    if not settings.chroma_url:
+        return None
+    return ChromaServer(settings.chroma_url, settings.chroma_timeout, settings.chroma_retry_interval)
 
 
 def build_classifier(index: Index, settings: Settings | None = None) -> Classifier:

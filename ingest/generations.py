@@ -23,12 +23,22 @@ from pathlib import Path
 from typing import Any, Iterator
 
 READY = "READY"
-KEEP_PREVIOUS = 2
+# Previous generations kept for `hazard replay` of logged decisions (HAZARD_KEEP_GENERATIONS).
+KEEP_PREVIOUS = 5
 
 
 class NoIndexError(RuntimeError):
     def __str__(self) -> str:
         return "索引尚未建立，请先运行 hazard ingest / no index yet: run `hazard ingest` first"
+
+
+class GenerationGoneError(RuntimeError):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"索引版本 {self.name} 已不存在（已被清理） / index generation {self.name} is gone (pruned)"
 
 
 class IngestBusyError(RuntimeError):
@@ -55,6 +65,14 @@ def current_path(data_dir: Path) -> Path:
     return generations_dir(data_dir) / name
 
 
+def generation_path(data_dir: Path, name: str) -> Path:
+    """A finished generation by name (current or kept by `prune`); GenerationGoneError when it is not there."""
+    path = generations_dir(data_dir) / name
+    if "/" in name or name in ("", ".", "..") or not (path / READY).exists():
+        raise GenerationGoneError(name)
+    return path
+
+
 def new_generation(data_dir: Path) -> Path:
     name = time.strftime("g%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     path = generations_dir(data_dir) / name
@@ -63,7 +81,9 @@ def new_generation(data_dir: Path) -> Path:
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    # A unique temp name: two threads or processes writing the same file (ingest-status.json) must
+    # not rename each other's temp file away.
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False)
         f.flush()

@@ -73,9 +73,14 @@ def open_persistent(path: Path):
 def write_collection(path: Path, ids: list[str], vectors: np.ndarray, metadatas: list[dict],
                      batch: int = 1000) -> None:
     """Create the generation's Chroma collection (cosine space) from ready vectors."""
-    client = open_persistent(path)
+    fill_collection(open_persistent(path), COLLECTION, ids, vectors, metadatas, batch)
+
+
+def fill_collection(client, name: str, ids: list[str], vectors: np.ndarray, metadatas: list[dict],
+                    batch: int = 1000) -> None:
+    """Create collection `name` on `client` (embedded or a Chroma server) and add the vectors."""
     # A few thousand clauses: a wide HNSW search makes the ranking effectively exact and stable.
-    collection = client.get_or_create_collection(COLLECTION, metadata={
+    collection = client.get_or_create_collection(name, metadata={
         "hnsw:space": "cosine", "hnsw:construction_ef": 200, "hnsw:search_ef": 200, "hnsw:M": 32})
     for i in range(0, len(ids), batch):
         collection.add(ids=ids[i:i + batch], embeddings=vectors[i:i + batch].tolist(),

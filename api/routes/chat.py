@@ -14,16 +14,20 @@ import json
 import logging
 from typing import Annotated, Any, Iterator
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from api.audit import CHAT, new_audit_id, turn_input
 from api.db import UnknownSessionError, citation_json, take_turn
+from api.db_health import DATABASE_DOWN, UNREACHABLE
 from api.errors import ApiError, problem_response, problem_responses
-from api.routes.deps import ClassifierDep, IndexDep
+from api.routes.audit import AUDIT_HEADER, AUDIT_HEADERS, log_answer
+from api.routes.deps import AppState, ClassifierDep, IndexDep, PrincipalDep, get_state
 from api.routes.sessions import ChatDbDep, SessionNotFound
 from api.schemas import ChatRequest, ChatResponse, ChatStreamDone, ChatStreamSegment
 from assistant.classifier import InputError, Profile
 from assistant.dialogue import Dialogue
+from ingest.degradation import noted
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +36,11 @@ router = APIRouter(tags=["chat"], responses=problem_responses(500, 503))
 EVENT_STREAM = "text/event-stream"
 
 
-def get_dialogue(index: IndexDep, classifier: ClassifierDep, request: Request) -> Dialogue:
-    # Built once at startup with this app's settings (and the optional LLM synthesizer).
-    dialogue = request.app.state.hazard.dialogue
+def get_dialogue(index: IndexDep, classifier: ClassifierDep,
+                 state: Annotated[AppState, Depends(get_state)]) -> Dialogue:
+    # Built with the index (and the optional LLM synthesizer); the same AppState as `index`, so a
+    # live index switch never pairs one generation's dialogue with another's classifier.
+    dialogue = state.dialogue
     return dialogue if dialogue is not None else Dialogue(index.store, index.retriever, classifier)
 
 
@@ -50,8 +56,12 @@ _STREAM_DESCRIPTION = (
 STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "回复（JSON），或 SSE 事件流",
+        "headers": AUDIT_HEADERS,
         "content": {EVENT_STREAM: {
-            "schema": {"type": "string", "description": _STREAM_DESCRIPTION},
+            # Before OpenAPI 3.2's itemSchema, an event-stream schema describes ONE event (its fields).
+            "schema": {"type": "object", "description": _STREAM_DESCRIPTION, "required": ["event", "data"],
+                       "properties": {"event": {"enum": ["segment", "citations", "classification", "done", "error"]},
+                                      "data": {"type": "string", "contentMediaType": "application/json"}}},
             "example": 'event: segment\ndata: {"text": "判定：重大事故隐患。"}\n\n'
                        'event: citations\ndata: []\n\n'
                        'event: done\ndata: {"session_id": "…", "kind": "classification", '
@@ -87,19 +97,30 @@ def wants_stream(request: Request, stream: bool | None) -> bool:
 @router.post("/chat", response_model=ChatResponse, summary="对话：提问法规、描述现场情形或回答追问",
              description="JSON 请求与响应；也可流式返回（见 200 响应的 text/event-stream）。",
              responses={**STREAM_RESPONSE, **problem_responses(404, 413, 422)})
-def chat(body: ChatRequest, db: ChatDbDep, dialogue: DialogueDep, request: Request,
+def chat(body: ChatRequest, db: ChatDbDep, dialogue: DialogueDep, request: Request, index: IndexDep,
+         principal: PrincipalDep, response: Response,
          stream: Annotated[bool | None, Query(description="true 时以 SSE（text/event-stream）流式返回")] = None):
     profile = Profile(body.profile.industry, tuple(body.profile.domains)) if body.profile else None
+    audit_id = new_audit_id()
+
+    def audit(result, data: dict) -> bool:
+        return log_answer(request, audit_id, principal.owner, CHAT, turn_input(body.message, result), data, index)
+
     if wants_stream(request, stream):
-        return StreamingResponse(_event_stream(db, dialogue, body.session_id, body.message, profile),
+        return StreamingResponse(_event_stream(db, dialogue, body.session_id, body.message, profile, audit,
+                                               principal.owner),
                                  media_type=EVENT_STREAM,
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+                                          AUDIT_HEADER: audit_id})
     try:
         # InputError (blank or over-long message) → 422 in api/errors.py
-        result = take_turn(db, dialogue, body.session_id, body.message, profile)
+        result = take_turn(db, dialogue, body.session_id, body.message, profile, owner=principal.owner)
     except UnknownSessionError as exc:
         raise SessionNotFound(str(exc)) from None
-    return turn_json(result)
+    data = turn_json(result)
+    if audit(result, data):
+        response.headers[AUDIT_HEADER] = audit_id
+    return data
 
 
 def turn_json(result) -> dict:
@@ -152,10 +173,10 @@ def split_segments(text: str) -> list[str]:
 
 
 def _event_stream(db, dialogue: Dialogue, session_id: str | None, message: str,
-                  profile: Profile | None) -> Iterator[str]:
+                  profile: Profile | None, audit=None, owner: str | None = None) -> Iterator[str]:
     # A sync generator: Starlette runs it in the thread pool, so the turn does not block the loop.
     try:
-        result = take_turn(db, dialogue, session_id, message, profile)
+        result = take_turn(db, dialogue, session_id, message, profile, owner=owner)
     except InputError as exc:
         yield _error_event(422, str(exc))
         return
@@ -165,19 +186,27 @@ def _event_stream(db, dialogue: Dialogue, session_id: str | None, message: str,
     except ApiError as exc:
         yield _error_event(exc.status_code, exc.detail)
         return
+    except UNREACHABLE:  # the database went away after the stream started
+        log.warning("chat stream: database unavailable", exc_info=True)
+        yield _error_event(503, DATABASE_DOWN)
+        return
     except Exception:  # noqa: BLE001 — the stream has started; the client gets problem JSON, the log the traceback
         log.exception("chat stream failed")
         yield _error_event(500, "服务器内部错误")
         return
     data = turn_json(result)
+    if audit is not None:
+        audit(result, data)  # before the first event, so the X-Audit-Id sent with the headers resolves
     for segment in split_segments(data["answer"]):
         yield sse_event("segment", ChatStreamSegment(text=segment).model_dump())
     yield sse_event("citations", data["citations"])
     if data["classification"] is not None:
         yield sse_event("classification", data["classification"])
+    # The headers left before the turn ran, so a fallback (BM25 only) is named here instead.
     done = ChatStreamDone(session_id=data["session_id"], kind=data["kind"],
-                          follow_up_questions=data["follow_up_questions"], searched_query=data["searched_query"])
-    yield sse_event("done", done.model_dump())
+                          follow_up_questions=data["follow_up_questions"], searched_query=data["searched_query"],
+                          degraded=sorted(noted()))
+    yield sse_event("done", done.model_dump(exclude_defaults=True))  # `degraded` only when something fell back
 
 
 def _error_event(status: int, detail: str) -> str:

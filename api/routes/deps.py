@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.access import get_principal, require_role  # noqa: F401  (re-exported: routes import them from here)
 from api.errors import IndexUnavailable
+from api.principal import LOCAL_OWNER, ROLES, Principal  # noqa: F401
 from assistant.classifier import Classifier
 from assistant.dialogue import Dialogue
 from ingest.index import Index
@@ -21,7 +23,7 @@ class AppState:
 
     index: Index | None = None
     classifier: Classifier | None = None
-    dialogue: "Dialogue | None" = None
+    dialogue: Dialogue | None = None
     unavailable: str = ""
 
 
@@ -45,31 +47,5 @@ IndexDep = Annotated[Index, Depends(get_index)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
 
 
-# -- who is calling ---------------------------------------------------------------------------------
-ROLES = ("inspector", "enterprise", "trainer", "admin")
-LOCAL_OWNER = "local"  # single-user mode: loopback only, auth off
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: the API key's owner name and role (single-user mode: "local", admin)."""
-
-    owner: str
-    role: str
-
-
-def get_principal(request: Request) -> Principal:
-    """Single-user mode for now; API keys (HAZARD_AUTH) replace this."""
-    return Principal(LOCAL_OWNER, "admin")
-
-
+# -- who is calling (api/access.py: API keys, roles, rate limits) -----------------------------------
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-def require_role(*roles: str):
-    """A dependency that lets only these roles (and admin) through."""
-
-    def check(principal: PrincipalDep) -> Principal:
-        return principal
-
-    return check

@@ -7,7 +7,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
@@ -22,7 +22,7 @@ from api.ledger_io import (
     summary_json,
 )
 from api.ledger_store import LedgerStore, UnknownLedgerError
-from api.routes.deps import ClassifierDep
+from api.routes.deps import ClassifierDep, Principal, PrincipalDep
 from api.settings import get_settings
 from assistant.ledger import LedgerError
 
@@ -105,9 +105,10 @@ class LedgerNotFound(ApiError):
     status_code = 404
 
 
-def _store(request: Request) -> LedgerStore:
+def _store(request: Request, principal: Principal) -> LedgerStore:
+    """The caller's own ledgers only."""
     settings = getattr(request.app.state, "settings", None) or get_settings()
-    return LedgerStore(FilePath(settings.data_dir) / "ledgers")
+    return LedgerStore(FilePath(settings.data_dir) / "ledgers", principal.owner)
 
 
 def _result_filename(uploaded: str, kind: str) -> str:
@@ -123,12 +124,13 @@ LedgerId = Annotated[str, Path(min_length=1, max_length=64, description="台账�
 async def upload_ledger(
     request: Request,
     classifier: ClassifierDep,
+    principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="隐患台账：XLSX 或 CSV（UTF-8 / GBK），每行一条隐患")],
     industry: Annotated[str, Form(max_length=50, description="默认行业（台账无行业列或该行未填时使用）")] = "",
 ) -> dict:
     data = await file.read()
     filename = FilePath((file.filename or "").replace("\\", "/")).name or "隐患台账"
-    store = _store(request)
+    store = _store(request, principal)
 
     def build(ledger_id: str, folder: FilePath) -> dict:
         source = read_ledger(data)  # sniffed from the content, not the name
@@ -150,20 +152,30 @@ async def upload_ledger(
 
 @router.get("/ledgers/{ledger_id}", response_model=LedgerOut, summary="查看台账判定结果的汇总与预览",
             responses=problem_responses(404, 422))
-def get_ledger(ledger_id: LedgerId, request: Request) -> dict:
+def get_ledger(ledger_id: LedgerId, request: Request, principal: PrincipalDep) -> dict:
     try:
-        return _store(request).record(ledger_id)
+        return _store(request, principal).record(ledger_id)
     except UnknownLedgerError as exc:
         raise LedgerNotFound(str(exc)) from None
+
+
+@router.delete("/ledgers/{ledger_id}", status_code=204, response_class=Response, summary="删除台账判定结果及其文件",
+               responses=problem_responses(404, 422))
+def delete_ledger(ledger_id: LedgerId, request: Request, principal: PrincipalDep) -> Response:
+    try:
+        _store(request, principal).delete(ledger_id)
+    except UnknownLedgerError as exc:
+        raise LedgerNotFound(str(exc)) from None
+    return Response(status_code=204)
 
 
 @router.get("/ledgers/{ledger_id}/file", response_class=FileResponse, summary="下载判定后的台账文件",
             responses={200: {"description": "加了判定列（XLSX 另有汇总表和图表）的台账文件",
                              "content": {CONTENT_TYPES[XLSX]: {}, "text/csv": {}}},
                        **problem_responses(404, 422)})
-def download_ledger(ledger_id: LedgerId, request: Request) -> FileResponse:
+def download_ledger(ledger_id: LedgerId, request: Request, principal: PrincipalDep) -> FileResponse:
     try:
-        path, record = _store(request).result_file(ledger_id)
+        path, record = _store(request, principal).result_file(ledger_id)
     except UnknownLedgerError as exc:
         raise LedgerNotFound(str(exc)) from None
     kind = path.suffix.lstrip(".")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.errors import ApiError, InvalidInput, problem_responses
-from api.routes.deps import ClassifierDep
+from api.routes.deps import ClassifierDep, PrincipalDep
 from api.routes.sessions import get_chat_db
 from api.selfcheck_db import SelfCheckStore, UnknownSelfCheckError
 from api.selfcheck_schemas import (
@@ -39,8 +39,9 @@ class SelfCheckNotFound(ApiError):
     status_code = 404
 
 
-def get_self_checks(request: Request) -> SelfCheckStore:
-    return SelfCheckStore(get_chat_db(request).engine)
+def get_self_checks(request: Request, principal: PrincipalDep) -> SelfCheckStore:
+    """The caller's own enterprises and reports only."""
+    return SelfCheckStore(get_chat_db(request).engine, principal.owner)
 
 
 SelfCheckStoreDep = Annotated[SelfCheckStore, Depends(get_self_checks)]
@@ -121,6 +122,16 @@ def export_self_check(report_id: ReportId, store: SelfCheckStoreDep,
             "report": saved.report}
     content = self_check_docx(data) if format == "docx" else self_check_html(data)
     return file_response(content, format, f"{saved.enterprise_name}-自查报告")
+
+
+@router.delete("/self-checks/{report_id}", status_code=204, response_class=Response, summary="删除一份自查报告",
+               responses=problem_responses(404, 422))
+def delete_self_check(report_id: ReportId, store: SelfCheckStoreDep) -> Response:
+    try:
+        store.delete(report_id)
+    except UnknownSelfCheckError as exc:
+        raise SelfCheckNotFound(str(exc)) from None
+    return Response(status_code=204)
 
 
 def _get(store: SelfCheckStore, report_id: str):

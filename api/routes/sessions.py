@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api.db import ChatDatabase, UnknownSessionError
 from api.errors import ApiError, IndexUnavailable, problem_responses
+from api.routes.deps import PrincipalDep
 from api.schemas import SessionOut
 
 router = APIRouter(tags=["chat"], responses=problem_responses(500, 503))
@@ -23,6 +24,9 @@ def get_chat_db(request: Request) -> ChatDatabase:
     db = getattr(request.app.state, "chat_db", None)
     if db is None:
         raise IndexUnavailable(getattr(request.app.state, "chat_db_error", "") or DB_NOT_READY)
+    schema = getattr(request.app.state, "chat_db_schema", None)
+    if schema is not None:
+        schema.ensure()  # tables not created yet (server down at startup): try again, or 503
     return db
 
 
@@ -32,8 +36,9 @@ SessionId = Annotated[str, Path(min_length=1, max_length=64, description="会话
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, summary="查看会话历史",
             responses=problem_responses(404, 422))
-def get_session(session_id: SessionId, db: ChatDbDep) -> SessionOut:
+def get_session(session_id: SessionId, db: ChatDbDep, principal: PrincipalDep) -> SessionOut:
     try:
+        db.check_owner(session_id, principal.owner)  # another owner's session: 404, as if missing
         created, updated = db.session_times(session_id)
         messages = db.messages(session_id)
     except UnknownSessionError as exc:
@@ -48,8 +53,9 @@ def get_session(session_id: SessionId, db: ChatDbDep) -> SessionOut:
 
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response, summary="删除会话及其全部消息",
                responses=problem_responses(404, 422))
-def delete_session(session_id: SessionId, db: ChatDbDep) -> Response:
+def delete_session(session_id: SessionId, db: ChatDbDep, principal: PrincipalDep) -> Response:
     try:
+        db.check_owner(session_id, principal.owner)
         db.delete(session_id)
     except UnknownSessionError as exc:
         raise SessionNotFound(str(exc)) from None
