@@ -104,6 +104,10 @@ class ChatDatabase:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, **kwargs)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            from api.db_health import tune_sqlite
+
+            tune_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:

@@ -55,6 +55,21 @@ def engine_options(url: URL, timeout: float | None) -> dict[str, Any]:
     return options
 
 
+def tune_sqlite(engine: Engine) -> None:
+    """A file database written by several request threads and workers: write-ahead log (readers
+    never wait for a writer; one commit ≈ 0.3 ms instead of ≈ 15 ms), fsync at checkpoints only
+    (a power cut may lose the last commits but never corrupts the file), and a busy timeout
+    instead of an immediate "database is locked"."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+
 @contextmanager
 def schema_lock(engine: Engine) -> Iterator[None]:
     """Hold a PostgreSQL advisory lock while creating or migrating tables (no-op elsewhere)."""
