@@ -97,13 +97,15 @@ class AlternativeResult:
         return len(self.met) / n
 
 
-def _segments(text: str) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=1024)
+def _segments(text: str) -> tuple[tuple[int, str], ...]:
+    # Every condition of every candidate criterion scans the same input: split it once.
     out, start = [], 0
     for m in SEGMENT.finditer(text):
         out.append((start, text[start:m.start()]))
         start = m.end()
     out.append((start, text[start:]))
-    return [(s, seg) for s, seg in out if seg.strip()]
+    return tuple((s, seg) for s, seg in out if seg.strip())
 
 
 # After a term, these negate it only when no new object follows: "X没有" / "X没有设置" negate X,
@@ -246,7 +248,9 @@ _OVER_WORDS = {"人": "超员，超过核定人数", "名": "超员，超过核�
 def with_stated_comparisons(text: str) -> str:
     """`text` (prepared) plus "（推算：5人超过核定的2人，超员…）" for each limit that a figure of the
     same unit in the text exceeds."""
-    numbers = sorted(_numbers(text), key=lambda n: n[2])
+    # 定员两个 … 五个人: 个 and 名 count people when compared with people.
+    numbers = sorted(((v, "人" if u in ("个", "名") else u, pos) for v, u, pos in _numbers(text)),
+                     key=lambda n: n[2])
 
     def lead(i: int) -> str:
         """The words just before number i, back to the previous number or clause mark (≤ 8 chars)."""
