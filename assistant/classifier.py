@@ -38,6 +38,7 @@ HAZARD_CUES = (
 # Enumeration markers of a list of findings; "1.0%" is a number, not a marker.
 _ENUM = re.compile(r"[①-⑳]|(?:^|(?<=[\n\s；;。，,]))(?:\d{1,2}(?:[、)）]|[.．](?!\d))|[（(]\d{1,2}[)）]|[一二三四五六七八九十]+、)\s*")
 _MIN_OPEN_COVERAGE = 0.5
+GONGMAO_DEVICES = "gongmao-major-hazard:14"
 # A trade's criterion met without any word naming the trade counts only when retrieval also puts
 # it at the very top: its own words must be what the description is about.
 _TRADE_RANK = 0
@@ -277,6 +278,10 @@ class Classifier:
         industries, domains = self._infer(context if len(text) < 6 else text, profile)
         matches = self._candidates(finding, text, industries, domains)
         unavailable = [slug for slug, (_, cues) in self.unavailable.items() if cues and find_term(text, cues)]
+        if unavailable:
+            # 工贸 第十四条 covers the devices of the situations that standard lists; a fire alarm or
+            # sprinkler is a fire-protection matter (工贸 第二条), decided by the fire standard.
+            matches = [m for m in matches if m.criterion.clause_id != GONGMAO_DEVICES]
         met = sorted((m for m in matches if m.status == "met"), key=lambda m: (m.rank, -m.best.coverage))
         related = sorted((m for m in matches if m.best.met), key=lambda m: -m.relevance)
         base = Finding(finding, GENERAL, 0.0, "", industries=industries, domains=domains, unavailable=unavailable)

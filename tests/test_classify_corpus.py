@@ -70,3 +70,12 @@ def test_a_non_coal_mine_is_not_a_coal_mine(real_index):
 
     industries, _ = build_classifier(real_index).infer_scope("非煤矿山的运人车超员了")
     assert "煤矿" not in industries and "金属非金属矿山" in industries
+
+
+def test_a_broken_fire_alarm_goes_to_the_fire_standard_not_gongmao_article_14(real_index):
+    from api.services import build_classifier
+
+    d = build_classifier(real_index).classify("养老院的火灾自动报警系统一直故障没修")
+    assert d.label == "insufficient"
+    assert "GB 35181" in d.explanation
+    assert all(m.criterion.clause_id != "gongmao-major-hazard:14" for f in d.findings for m in f.matched)
