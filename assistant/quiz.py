@@ -339,7 +339,8 @@ class QuizGenerator:
                 continue
             for span in find_numbers(clause.text):
                 left, right = excerpt(clause.text, span.start, span.end)
-                sentence_start = max(clause.text.rfind(ch, 0, span.start) for ch in "。\n") + 1
+                # A list entry on its own line still belongs to the sentence that introduced it.
+                sentence_start = clause.text.rfind("。", 0, span.start) + 1
                 if re.search("[：:]", clause.text[sentence_start:left]):
                     continue  # one entry of a list ("下列地点未设置…：A；B；C"): no statement on its own
                 text = clause.text[left:right]
