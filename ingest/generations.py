@@ -74,7 +74,9 @@ def generation_path(data_dir: Path, name: str) -> Path:
 
 
 def new_generation(data_dir: Path) -> Path:
-    name = time.strftime("g%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    # Microseconds in the name: generations made within one second still sort by age.
+    now = time.time()
+    name = time.strftime("g%Y%m%d-%H%M%S", time.localtime(now)) + f"{int(now % 1 * 1e6):06d}-" + uuid.uuid4().hex[:6]
     path = generations_dir(data_dir) / name
     path.mkdir(parents=True)
     return path
@@ -122,7 +124,9 @@ def prune(data_dir: Path, keep: int = KEEP_PREVIOUS) -> list[str]:
     if not root.exists():
         return []
     current = current_name(data_dir)
-    finished = sorted(p for p in root.iterdir() if (p / READY).exists() and p.name != current)
+    # Oldest first by when each was published (names sort the same way, to the microsecond).
+    finished = sorted((p for p in root.iterdir() if (p / READY).exists() and p.name != current),
+                      key=lambda p: ((p / READY).stat().st_mtime_ns, p.name))
     removed = []
     for path in root.iterdir():
         if path.name == current:
