@@ -34,8 +34,10 @@ eval: ingest
 	$(BIN)/hazard eval answer --check-floors
 	$(BIN)/hazard eval quiz --check-floors
 
-bench: install
+# The load test serves data/ (hence ingest): 600 requests per endpoint and concurrency, 2 workers.
+bench: ingest
 	$(BIN)/python -m eval.bench
+	$(BIN)/python -m eval.load
 
 clean:
 	rm -rf data .test-cache eval/reports

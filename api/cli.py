@@ -329,7 +329,9 @@ def ledger(in_path: Path, out_path: Path, industry: str, as_json: bool, quiet: b
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认仅本机）")
 @click.option("--port", default=8000, show_default=True, type=int, help="端口")
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="工作进程数；每个进程各自加载索引，共用同一端口")
+def serve(host: str, port: int, workers: int) -> None:
     """启动 HTTP API（/v1，JSON），索引在启动时加载一次。"""
     import uvicorn
 
@@ -341,6 +343,18 @@ def serve(host: str, port: int) -> None:
     refusal = serve_refusal(settings)
     if refusal:
         fail(refusal)
+
+    if workers > 1:
+        import os
+
+        # Each worker process builds its app from the environment (api.app:create_app), so the
+        # bind address that decides single-user mode vs API keys is passed on there.
+        os.environ["HAZARD_BIND_HOST"] = host
+        # Share the cores among the workers' embedding threads rather than oversubscribe them.
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // workers)))
+        click.echo(f"服务启动中：http://{host}:{port}/（{workers} 个工作进程，各自加载索引）")
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        return
 
     class Server(uvicorn.Server):
         # Announce only once the index is loaded and the socket is bound (port 0 → the real port).

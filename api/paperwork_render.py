@@ -6,7 +6,9 @@ Every text that came from a user or a document is escaped in HTML, so a finding 
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
 from html import escape
 from typing import Any
 
@@ -112,6 +114,25 @@ def _profile_line(report: dict[str, Any]) -> str:
 
 
 # -- DOCX ---------------------------------------------------------------------------------------
+# XML 1.0 cannot hold C0 controls (except tab and line breaks), lone surrogates or U+FFFE/FFFF, and
+# lxml refuses them; user text (a finding, an enterprise name) may carry them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    """`value` (text, or dicts, lists and dataclasses of text) without characters XML cannot hold."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {k: _xml_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_xml_safe(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _xml_safe(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
+    return value
+
+
 def _docx():
     from docx import Document
     from docx.oxml.ns import qn
@@ -140,6 +161,7 @@ def _docx_quote(doc, heading: str, quote: str) -> None:
 
 
 def paper_docx(paper: Paper) -> bytes:
+    paper = _xml_safe(paper)
     doc = _docx()
     doc.add_heading(f"{paper.title}（草稿）", level=0)
     doc.add_paragraph(DRAFT_NOTE)
@@ -183,6 +205,7 @@ def paper_docx(paper: Paper) -> bytes:
 
 
 def self_check_docx(saved: dict[str, Any]) -> bytes:
+    saved = _xml_safe(saved)
     report = saved["report"]
     doc = _docx()
     doc.add_heading(f"{saved['enterprise_name']} 重大事故隐患自查报告", level=0)

@@ -66,6 +66,8 @@ class Criterion:
 @dataclass
 class Registry:
     criteria: dict[str, Criterion] = field(default_factory=dict)
+    _under_index: dict[str, list[Criterion]] | None = field(default=None, init=False, repr=False, compare=False)
+    _indexed_count: int = field(default=-1, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.criteria)
@@ -75,8 +77,16 @@ class Registry:
 
     def under(self, clause_id: str) -> list[Criterion]:
         """Criteria at or below a clause (a hit on an article stands for its items)."""
-        prefix = clause_id + ":"
-        return [c for cid, c in self.criteria.items() if cid == clause_id or cid.startswith(prefix)]
+        # Asked for each of ~40 retrieval hits per finding: index the criteria by every ancestor
+        # once (rebuilt if the registry is changed) instead of scanning all of them per hit.
+        if self._under_index is None or self._indexed_count != len(self.criteria):
+            index: dict[str, list[Criterion]] = {}
+            for cid, criterion in self.criteria.items():
+                parts = cid.split(":")
+                for end in range(1, len(parts) + 1):
+                    index.setdefault(":".join(parts[:end]), []).append(criterion)
+            self._under_index, self._indexed_count = index, len(self.criteria)
+        return list(self._under_index.get(clause_id, ()))
 
 
 # -- which clauses are criteria -------------------------------------------------------------

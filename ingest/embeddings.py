@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -127,7 +128,40 @@ def make_embeddings(backend: str, **options: str) -> KeyedEmbeddings | None:
         raise EmbeddingBackendError(
             f"未知的向量后端 {backend!r}，可选：{', '.join(BACKENDS)} / unknown embedding backend"
         ) from None
-    return factory(**options)
+    backend = factory(**options)
+    if backend is not None:
+        backend.embed_query_vector = QueryVectorCache(backend.embed_query_vector)
+    return backend
+
+
+class QueryVectorCache:
+    """An LRU of query vectors in front of a backend's `embed_query_vector`.
+
+    One classification can embed the same text twice (a finding retried across every trade when
+    none is named), a chat turn re-asks with its follow-up, and users repeat questions; an embedding
+    is the largest single cost of a query. Keyed by the exact text, so a result never depends on
+    which spelling of a query came first. Vectors are handed out read-only: they are shared.
+    """
+
+    def __init__(self, embed: Callable[[str], np.ndarray], size: int = 2048):
+        self._embed = embed
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                return vector
+        vector = np.asarray(self._embed(text), dtype=np.float32)
+        vector.flags.writeable = False
+        with self._lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return vector
 
 
 class CrossEncoderReranker:
