@@ -238,8 +238,10 @@ class Classifier:
         # Domain criteria (粉尘涉爆, 有限空间 …) apply across the 工贸 industries.
         return bool(criterion.domains and set(criterion.domains) & set(domains))
 
-    def _candidates(self, finding: str, text: str, industries: list[str], domains: list[str]) -> list[CriterionMatch]:
-        hits = self.retriever.search(finding, k=40, filters=SearchFilters(documents=self.criteria_docs))
+    def _candidates(self, finding: str, text: str, industries: list[str], domains: list[str],
+                    hits=None) -> list[CriterionMatch]:
+        if hits is None:
+            hits = self._criteria_hits(finding)
         ranks: dict[str, int] = {}
         for rank, hit in enumerate(hits):
             for criterion in self.registry.under(hit.clause.clause_id):
@@ -278,7 +280,8 @@ class Classifier:
     def _finding(self, finding: str, context: str, profile: Profile) -> Finding:
         text = with_stated_comparisons(prepare(finding))
         industries, domains = self._infer(context if len(text) < 6 else text, profile)
-        matches = self._candidates(finding, text, industries, domains)
+        hits = self._criteria_hits(finding)
+        matches = self._candidates(finding, text, industries, domains, hits)
         unavailable = [slug for slug, (_, cues) in self.unavailable.items() if cues and find_term(text, cues)]
         if unavailable:
             # 工贸 第十四条 covers the devices of the situations that standard lists; a fire alarm or
@@ -290,7 +293,7 @@ class Classifier:
         if not met and not industries and not unavailable:
             # Nothing names the trade, but a trade's own criterion may be fully met by words only
             # that trade uses (密封圈 一孔多线, 空顶作业): then it is major for that trade, and we ask.
-            met = self._met_in_any_trade(finding, text, domains)
+            met = self._met_in_any_trade(finding, text, domains, hits)
             if met:
                 base.confidence = 0.6
                 return self._major_assuming_trade(base, met, related)
@@ -299,11 +302,14 @@ class Classifier:
             return self._adjudicate(decided, finding, related)
         return decided
 
-    def _met_in_any_trade(self, finding: str, text: str, domains: list[str]) -> list[CriterionMatch]:
+    def _criteria_hits(self, finding: str):
+        return self.retriever.search(finding, k=40, filters=SearchFilters(documents=self.criteria_docs))
+
+    def _met_in_any_trade(self, finding: str, text: str, domains: list[str], hits) -> list[CriterionMatch]:
         if _out_of_service(text):
             return []
         everyone = list(self.industry_cues)
-        return sorted((m for m in self._candidates(finding, text, everyone, domains)
+        return sorted((m for m in self._candidates(finding, text, everyone, domains, hits)
                        if m.status == "met" and m.criterion.annotated and m.rank <= _TRADE_RANK
                        and not set(m.criterion.industries) <= self.general_industries),
                       key=lambda m: (m.rank, -m.best.coverage))

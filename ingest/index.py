@@ -50,9 +50,9 @@ def open_index(data_dir: Path, embeddings=None, reranker=None, generation: str |
     bm25 = BM25Index.build(tokens["ids"], tokens["tokens"])
     dense = None
     if embeddings is not None and (path / "chroma").exists():
-        from ingest.vectors import ChromaDenseSearch
+        from ingest.vectors import ExactDenseSearch
 
-        dense = ChromaDenseSearch.open(path / "chroma", embeddings.embed_query_vector)
+        dense = ExactDenseSearch.open(path / "chroma", embeddings.embed_query_vector)
     elif embeddings is not None and (path / CHROMA_SERVER_MARKER).exists():
         if chroma_server is None:
             raise ChromaServerRequired()

@@ -109,3 +109,42 @@ class ChromaDenseSearch:
         ids = result["ids"][0]
         distances = result["distances"][0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances)]
+
+
+class ExactDenseSearch:
+    """Dense search over a generation's vectors held in memory: an exact cosine scan.
+
+    The embedded collection is small (a few thousand clauses × 384 floats ≈ 4 MB), so one matrix
+    product (< 1 ms) replaces an HNSW query with a metadata filter (≈ 7 ms), and the ranking is
+    exact instead of approximate. Chroma stays the store the vectors are written to and read from.
+    """
+
+    def __init__(self, ids: list[str], slugs: list[str], vectors: np.ndarray, embed_query):
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self._ids = ids
+        self._slugs = np.asarray(slugs)
+        self._matrix = (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        self._embed_query = embed_query
+
+    @classmethod
+    def open(cls, path: Path, embed_query) -> "ExactDenseSearch":
+        collection = open_persistent(path).get_collection(COLLECTION)
+        data = collection.get(include=["embeddings", "metadatas"])
+        vectors = np.asarray(data["embeddings"], dtype=np.float32).reshape(len(data["ids"]), -1)
+        return cls(list(data["ids"]), [m["doc_slug"] for m in data["metadatas"]], vectors, embed_query)
+
+    def __call__(self, query: str, k: int, allowed_slugs: list[str] | None) -> list[tuple[str, float]]:
+        if k <= 0 or not self._ids:
+            return []
+        vector = np.asarray(self._embed_query(query), dtype=np.float32)
+        norm = float(np.linalg.norm(vector)) or 1.0
+        scores = self._matrix @ (vector / norm)
+        if allowed_slugs is not None:
+            scores = np.where(np.isin(self._slugs, list(allowed_slugs)), scores, -np.inf)
+        k = min(k, int(np.isfinite(scores).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((np.asarray(self._ids, dtype=object)[top].astype(str), -scores[top]))]
+        return [(self._ids[i], float(scores[i])) for i in top]
+
