@@ -303,7 +303,12 @@ class Classifier:
         return decided
 
     def _criteria_hits(self, finding: str):
-        return self.retriever.search(finding, k=40, filters=SearchFilters(documents=self.criteria_docs))
+        """Candidate criteria by BM25 alone. A criterion is met, or comes near, only through its
+        annotated words, which BM25 finds. With the query embedding added (≈ 25 ms, most of the
+        cost of a classification) the team's 532 situations scored no better (label accuracy 0.814
+        vs 0.821, criterion hit@3 0.896 vs 0.893), at six times the latency."""
+        return self.retriever.search(finding, k=40, filters=SearchFilters(documents=self.criteria_docs),
+                                     use_dense=False)
 
     def _met_in_any_trade(self, finding: str, text: str, domains: list[str], hits) -> list[CriterionMatch]:
         if _out_of_service(text):
