@@ -38,6 +38,7 @@ eval: ingest
 bench: ingest
 	$(BIN)/python -m eval.bench
 	$(BIN)/python -m eval.load
+	$(BIN)/python -m eval.load --new-connection-per-request --out eval/reports/load-new-connections.json
 
 clean:
 	rm -rf data .test-cache eval/reports

@@ -283,8 +283,13 @@ async def _run_level(client: httpx.AsyncClient, endpoint: str, source: Iterator[
                        round(sum(latencies) / sent, 1) if sent else 0.0, errors[:5])
 
 
-async def _run_all(server: LiveServer, requests: int, max_seconds: float, levels, endpoints) -> list[LevelResult]:
-    limits = httpx.Limits(max_connections=max(levels) + 4, max_keepalive_connections=max(levels) + 4)
+async def _run_all(server: LiveServer, requests: int, max_seconds: float, levels, endpoints,
+                   keep_alive: bool = True) -> list[LevelResult]:
+    # Kept-alive connections stay with the worker that accepted them, so c connections can sit
+    # unevenly on the workers for a whole level; one connection per request spreads them as a
+    # reverse proxy or many separate clients would.
+    keep = max(levels) + 4 if keep_alive else 0
+    limits = httpx.Limits(max_connections=max(levels) + 4, max_keepalive_connections=keep)
     async with httpx.AsyncClient(base_url=server.url, headers=server.headers, timeout=REQUEST_TIMEOUT,
                                  limits=limits, trust_env=False) as client:
         results = []
@@ -296,18 +301,20 @@ async def _run_all(server: LiveServer, requests: int, max_seconds: float, levels
 
 
 def run_load(data_dir: Path, requests: int = SHORT_REQUESTS, max_seconds: float = 120.0, workers: int = 1,
-             levels=LEVELS, endpoints=ENDPOINTS, extra_env: dict[str, str] | None = None) -> dict:
+             levels=LEVELS, endpoints=ENDPOINTS, extra_env: dict[str, str] | None = None,
+             keep_alive: bool = True) -> dict:
     """Serve `data_dir`, load it, stop it; the report as a dict (see `LevelResult`)."""
     load_before = os.getloadavg()
     started = time.perf_counter()
     with running_server(data_dir, workers, extra_env) as server:
         startup_s = time.perf_counter() - started
-        results = asyncio.run(_run_all(server, requests, max_seconds, levels, endpoints))
+        results = asyncio.run(_run_all(server, requests, max_seconds, levels, endpoints, keep_alive))
     return {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "loadavg_before": [round(x, 2) for x in load_before],
                     "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "server": {"workers": workers, "startup_s": round(startup_s, 1), "data_dir": str(data_dir)},
+        "client": {"keep_alive": keep_alive},
         "requests_per_level": requests, "max_seconds_per_level": max_seconds,
         "results": [asdict(r) for r in results],
         "total_errors": sum(r.errors for r in results),
@@ -321,7 +328,9 @@ def format_table(report: dict) -> str:
         lines.append(f"{'/v1/' + r['endpoint']:<10}{r['concurrency']:>5}{r['sent']:>6}{r['errors']:>8}"
                      f"{r['throughput_rps']:>8.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['mean_ms']:>9.1f}")
     machine, server = report["machine"], report["server"]
+    keep_alive = report.get("client", {}).get("keep_alive", True)
     lines.append(f"workers={server['workers']}  cpus={machine['cpus']}  "
+                 f"connections={'kept alive' if keep_alive else 'one per request'}  "
                  f"load before={machine['loadavg_before'][0]} after={machine['loadavg_after'][0]}")
     return "\n".join(lines)
 
@@ -340,12 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=LONG_REQUESTS, help="requests per endpoint and level")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="stop sending after this long per level")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--new-connection-per-request", action="store_true",
+                        help="no keep-alive: every request opens its own connection")
     parser.add_argument("--out", type=Path, default=Path("eval/reports/load.json"))
     args = parser.parse_args(argv)
     from api.settings import get_settings
 
     data_dir = (args.data_dir or get_settings().data_dir).resolve()
-    report = run_load(data_dir, args.requests, args.max_seconds, args.workers)
+    report = run_load(data_dir, args.requests, args.max_seconds, args.workers,
+                      keep_alive=not args.new_connection_per_request)
     print("负载测试 load test")
     print(format_table(report))
     write_report(report, args.out)
