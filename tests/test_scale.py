@@ -346,7 +346,8 @@ def test_chroma_down_answers_from_bm25_flagged_degraded_then_recovers(client, ch
 
         classified = client.post("/v1/classify", json={"situation": f"{SITUATION}，{REPLY}"})
         assert classified.status_code == 200, classified.text
-        assert classified.headers[DEGRADED] == "dense-unavailable"
+        # Classification finds its candidate criteria by BM25 alone, so it loses nothing.
+        assert DEGRADED not in classified.headers
         assert classified.json()["label"] == "major"  # the body is the usual contract, unchanged
 
         chat = client.post("/v1/chat", json={"message": "港区堆场的危险货物集装箱怎么堆放？"})
