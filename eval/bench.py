@@ -123,7 +123,7 @@ def bench_chat(index, tmp: Path) -> dict:
     from eval.chat import load_dialogues
 
     settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'bench-chat.sqlite3'}",
-                        llm_base_url="")
+                        llm_base_url="", rate_limit=0)  # a benchmark, not a client to throttle
     server, thread, base = _serve_in_thread(create_app(settings, index_loader=lambda s: index))
     dialogues = load_dialogues()
     turns, first_events = [], []
