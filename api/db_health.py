@@ -58,14 +58,14 @@ def engine_options(url: URL, timeout: float | None) -> dict[str, Any]:
 def tune_sqlite(engine: Engine) -> None:
     """A file database written by several request threads and workers: write-ahead log (readers
     never wait for a writer; one commit ≈ 0.3 ms instead of ≈ 15 ms), fsync at checkpoints only
-    (a power cut may lose the last commits but never corrupts the file), and a busy timeout
+    (a power cut may lose the last commits but never corrupts the file), and a 30 s busy timeout
     instead of an immediate "database is locked"."""
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
