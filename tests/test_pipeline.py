@@ -11,36 +11,7 @@ from ingest import generations as gen
 from ingest.embeddings import embedding_key, make_embeddings
 from ingest.index import open_index
 from ingest.pipeline import FAILED, REMOVED, UNCHANGED, UPDATED, ingest
-
-DOC_A = """---
-title: 测试行业甲重大事故隐患判定标准
-doc_number: 测试令第1号
-kind: 部门规章
-status: 现行有效
-complete: true
----
-# 测试行业甲重大事故隐患判定标准
-
-第一条 为了测试，制定本标准。
-
-第二条 测试企业有下列情形之一的，应当判定为重大事故隐患：
-（一）反应釜未设置温度监测报警装置的；
-（二）仓库内设置员工宿舍的。
-"""
-
-DOC_B = """---
-title: 测试行业乙安全规定
-doc_number: 测试令第2号
-kind: 部门规章
-status: 现行有效
-complete: true
----
-# 测试行业乙安全规定
-
-第一条 乙企业应当每年组织一次应急演练。
-
-第二条 乙企业的叉车司机应当持证上岗。
-"""
+from ops_corpus import DOC_A, DOC_B
 
 
 def _write(corpus: Path, name: str, text: str) -> Path:
