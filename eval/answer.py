@@ -3,22 +3,17 @@ wrong-guess rates, flagging of outdated keys, and citation hits, over eval/data/
 
 from __future__ import annotations
 
-import json
 import time
-from importlib import resources
 from pathlib import Path
 
 from assistant.answering import TYPES, AnswerChecker, parse_question
+from eval.datasets import load_jsonl
 
 SPLITS = ("dev", "test", "all")
 
 
 def load_items(path: Path | None = None) -> list[dict]:
-    if path is None:
-        text = resources.files("eval").joinpath("data/answer.jsonl").read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return load_jsonl("answer", path)
 
 
 def gold_answer(item: dict):

@@ -5,7 +5,8 @@ each dialogue in a fresh session.
 Per user turn the set gives `gold` (clauses a correct reply must cite; any one counts) and `kind`
 (answer | classification | refusal). Metrics:
 
-- hit@3: a gold clause among the reply's first 3 citations (turns with gold only).
+- hit@3: a gold clause, or a clause inside one (an item of a gold article), among the reply's first
+  3 citations (turns with gold only); hit@3_exact counts gold clauses only.
 - citation precision: over all citations of turns with gold, the fraction that are *supported*:
   the clause is a gold clause, or lies in the same article as a gold clause (same
   `doc:article` prefix — a parent article or a sibling item of a gold item counts).
@@ -20,15 +21,14 @@ Per user turn the set gives `gold` (clauses a correct reply must cite; any one c
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 
 from assistant.dialogue import ANSWER, REFUSAL
+from eval.datasets import load_jsonl
 
 KINDS = ("answer", "classification", "refusal")
 # Floors that are upper bounds (lower is better); everything else is a lower bound.
@@ -36,11 +36,7 @@ MAX_KEYS = ("unsupported_rate", "fabricated", "false_refusal_rate")
 
 
 def load_dialogues(path: Path | None = None) -> list[dict]:
-    if path is None:
-        text = resources.files("eval").joinpath("data/chat.jsonl").read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return load_jsonl("chat", path)
 
 
 def article_of(clause_id: str) -> str:

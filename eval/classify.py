@@ -3,23 +3,18 @@ hit@1/hit@3, consistency across rewordings, latency."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
-from importlib import resources
 from pathlib import Path
 
 from assistant.classifier import Classifier, Profile
+from eval.datasets import load_jsonl
 
 LABELS = ("major", "general", "insufficient", "out_of_scope")
 
 
 def load_situations(path: Path | None = None) -> list[dict]:
-    if path is None:
-        text = resources.files("eval").joinpath("data/classify.jsonl").read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return load_jsonl("classify", path)
 
 
 def _percentile(values: list[float], p: float) -> float:

@@ -9,17 +9,14 @@ from importlib import resources
 from pathlib import Path
 
 from assistant.retrieval import Retriever
+from eval.datasets import load_jsonl
 
 MODES = {"hybrid": (True, True), "bm25": (False, True), "dense": (True, False)}
 CUTOFFS = (1, 5, 10)
 
 
 def load_questions(path: Path | None = None) -> list[dict]:
-    if path is None:
-        text = resources.files("eval").joinpath("data/retrieval.jsonl").read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return load_jsonl("retrieval", path)
 
 
 def _metrics(ranks: list[int | None]) -> dict[str, float]:
