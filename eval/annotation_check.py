@@ -14,7 +14,12 @@ from pathlib import Path
 
 import yaml
 
-from assistant.criteria import build_registry, criterion_clauses, criterion_status, parse_alternative
+from assistant.criteria import (
+    build_registry,
+    criterion_clauses,
+    criterion_status,
+    parse_alternative,
+)
 from assistant.matching import evaluate_alternative, prepare
 
 
@@ -50,8 +55,8 @@ def check(store, annotations: dict, scopes: dict) -> list[str]:
 
 
 def main() -> None:
-    from ingest.annotations import load_annotations
     from api.cli_common import open_current_index
+    from ingest.annotations import load_annotations
 
     store = open_current_index(with_models=False).store
     if len(sys.argv) > 1:

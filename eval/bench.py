@@ -92,27 +92,6 @@ def bench_classify(index) -> dict:
             "classify_p95_ms": _percentile(latencies, 95)}
 
 
-def _serve_in_thread(app):
-    """uvicorn on a free loopback port in a daemon thread; returns (server, thread, base URL)."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("bench server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def bench_chat(index, tmp: Path) -> dict:
     """POST /v1/chat over loopback HTTP (model loaded, no LLM): every turn of the team dialogues,
     each dialogue in its own session, then the time to the first SSE event of each first turn."""
@@ -121,13 +100,13 @@ def bench_chat(index, tmp: Path) -> dict:
     from api.app import create_app
     from api.settings import Settings
     from eval.chat import load_dialogues
+    from eval.loopback import serve_in_thread
 
     settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'bench-chat.sqlite3'}",
                         llm_base_url="", rate_limit=0)  # a benchmark, not a client to throttle
-    server, thread, base = _serve_in_thread(create_app(settings, index_loader=lambda s: index))
     dialogues = load_dialogues()
     turns, first_events = [], []
-    try:
+    with serve_in_thread(create_app(settings, index_loader=lambda s: index)) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
             for d in dialogues[:3]:  # warm-up
                 client.post("/v1/chat", json={"message": d["turns"][0]["user"]})
@@ -151,9 +130,6 @@ def bench_chat(index, tmp: Path) -> dict:
                             break
                     for _ in lines:  # drain, so the turn completes
                         pass
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     return {"chat_turns": len(turns), "chat_p50_ms": _percentile(turns, 50), "chat_p95_ms": _percentile(turns, 95),
             "sse_first_event_p50_ms": _percentile(first_events, 50),
             "sse_first_event_p95_ms": _percentile(first_events, 95)}

@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+
+from eval.loopback import free_port
 
 LEVELS = (1, 8, 32)
 ENDPOINTS = ("classify", "chat")
@@ -152,12 +153,6 @@ def bodies(endpoint: str, seed: int = 0) -> Iterator[dict]:
         return ({"situation": s} for s in texts(SITUATIONS, SITUATION_LEADS, seed))
     questions, situations = texts(QUESTIONS, QUESTION_LEADS, seed), texts(SITUATIONS, SITUATION_LEADS, seed + 1)
     return ({"message": next(questions) if i % 2 == 0 else next(situations)} for i in itertools.count())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -7,7 +7,6 @@ the requests it got, and is shut down when the test module ends.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from eval.loopback import free_port
 
 
 class StandIn:
@@ -45,12 +46,6 @@ class StandIn:
                          "message": {"role": "assistant", "content": content}}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -8,18 +8,13 @@ the system browser at /usr/bin/chromium is required (CI installs it), so its abs
 from __future__ import annotations
 
 import re
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from apps import make_app
-from openai_standin import free_port
 
 from assistant.citation import human_citation
+from eval.loopback import serve_in_thread as serve
 
 pytestmark = pytest.mark.corpus
 
@@ -44,34 +39,6 @@ def live_url(real_index, tmp_path_factory):
     db_url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'chat.sqlite3'}"
     with serve(make_app(real_index, db_url)) as url:
         yield url
-
-
-@contextmanager
-def serve(app):
-    """Serve `app` with uvicorn on a free loopback port until /readyz answers; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        with httpx.Client(trust_env=False, timeout=5) as http:
-            while True:
-                assert thread.is_alive(), "uvicorn exited before it was ready"
-                assert time.monotonic() < deadline, "/readyz did not answer 200 within 30 s"
-                try:
-                    if http.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "uvicorn did not shut down"
 
 
 @pytest.fixture(scope="module")
