@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .citation import cite
 from .criteria import MISSING, NUMBER, Criterion, Registry, best_alternative
 from .injection import without_instructions
-from .matching import (CONTRADICTED, AlternativeResult, evaluate_alternative, find_term, prepare,
+from .matching import (CONTRADICTED, AlternativeResult, term_key, evaluate_alternative, find_term, prepare,
                        with_stated_comparisons)
 from .model import Citation
 from .normalize import clean_input
@@ -113,15 +113,7 @@ HEDGES = ("有点", "有些", "挺多", "挺大", "挺高", "好像", "看着", 
 
 def _stated(text: str, cues) -> bool:
     """A cue word occurs other than right after 非 (非煤矿山 is no 煤矿)."""
-    for _, _, segment in find_term(text, cues):
-        for cue in cues:
-            key = prepare(cue)
-            at = segment.find(key)
-            while at >= 0:
-                if at == 0 or segment[at - 1] != "非":
-                    return True
-                at = segment.find(key, at + 1)
-    return False
+    return any(re.search(f"(?<!非){re.escape(term_key(cue))}", text) for cue in cues)
 
 
 def _hedged(text: str) -> bool:

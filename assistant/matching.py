@@ -56,7 +56,7 @@ def prepare(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def _term_key(term: str) -> str:
+def term_key(term: str) -> str:
     # Annotation terms repeat on every call; OpenCC conversion is the costly part of prepare().
     return prepare(term)
 
@@ -187,7 +187,7 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False,
     for seg_start, segment in _segments(text):
         view = None
         for term in terms:
-            key = _term_key(term)
+            key = term_key(term)
             if not key:
                 continue
             idx = segment.find(key)
@@ -294,7 +294,7 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
     if condition.kind == NUMBER:
         units = _units(condition.unit)
         for term, _, segment in hits:
-            at = segment.find(_term_key(term))
+            at = segment.find(term_key(term))
             numbers = [(abs(pos - at), n) for n, u, pos in _numbers(segment) if not units or u in units]
             if numbers and condition.value is not None:
                 # The number nearest to the quantity it measures ("±800kV换流变乙炔3" → 3).

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from .criteria import PRESENT, Alternative, Criterion, Registry
-from .matching import evaluate_alternative, prepare
+from .matching import evaluate_alternative, prepare, term_key
 from .normalize import for_matching
 from .quiz_model import (
     BLANK,
@@ -60,17 +60,12 @@ def trigrams(text: str) -> set[str]:
     return {k[i:i + 3] for i in range(len(k) - 2) if all(_CJK_OR_DIGIT.match(ch) for ch in k[i:i + 3])}
 
 
-@functools.lru_cache(maxsize=65536)
-def _prepared(term: str) -> str:
-    return prepare(term)
-
-
 def _may_meet(alternative: Alternative, prepared: str) -> bool:
     """Cheap pre-test: a branch can only be met when each of its conditions has one of its words
     (or, for a stated fact, a contradicting word read as negated) somewhere in the text."""
     for condition in alternative.conditions:
         words = condition.terms + (condition.contra if condition.kind == PRESENT else ())
-        if not any(_prepared(w) and _prepared(w) in prepared for w in words):
+        if not any(term_key(w) and term_key(w) in prepared for w in words):
             return False
     return True
 
