@@ -150,9 +150,14 @@ def _content_bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:]) if a not in stop and b not in stop}
 
 
+def last_reply(history: Sequence[Turn]) -> Turn | None:
+    """The assistant's last turn, if any."""
+    return next((t for t in reversed(history) if t.role == "assistant"), None)
+
+
 def pending_follow_up(history: Sequence[Turn]) -> Turn | None:
     """The last assistant turn, when it is a classification still waiting for answers."""
-    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    last = last_reply(history)
     if last and last.kind == CLASSIFICATION and last.label == INSUFFICIENT and last.questions:
         return last
     return None
@@ -214,7 +219,7 @@ def follow_up_content(text: str) -> str | None:
 
 def last_situation(history: Sequence[Turn]) -> Turn | None:
     """The last assistant turn, when it classified a situation (of any hazard label)."""
-    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    last = last_reply(history)
     if last and last.kind == CLASSIFICATION and last.thread == SITUATION and last.query and last.label != OUT_OF_SCOPE:
         return last
     return None
@@ -230,7 +235,7 @@ def is_elliptical_question(text: str) -> bool:
 
 def conversation_documents(history: Sequence[Turn]) -> tuple[str, ...]:
     """The documents the last answer cited (slugs, in order), for a short question that follows it."""
-    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    last = last_reply(history)
     if last is None or last.kind != ANSWER:
         return ()
     return tuple(dict.fromkeys(cid.split(":")[0] for cid in last.clause_ids))
