@@ -79,7 +79,7 @@ WHAT_IF_HEAD = re.compile(r"^(?:那么|那|如果|要是|假如|假设|换成|�
 WHAT_IF_TAIL = re.compile(r"(?:的话|呢|怎么样|会怎样|怎么算|怎么办|又如何|如何|吗|嘛|？|\?|。|！|!|，|,|\s)+$")
 MAX_FOLLOW_UP = 24  # a follow-up is short; longer messages stand on their own
 # A further fact about the situation just classified: short, and often opening with "also/still/it is".
-ADDITIVE = re.compile(r"^(?:也|还|并且|而且|另外|同时|此外|就是|是|属于|都|只有|其实|但是?|不过|而且)")
+ADDITIVE = re.compile(r"^(?:也|还|并且|而且|另外|同时|此外|就是|是|属于|都|只有|其实|但是?|不过)")
 MAX_ADDED_FACT = 30
 # What an elliptical question consists of besides its topic: question, penalty and filler words.
 ELLIPTICAL_FILLER = re.compile(r"那么|那|如果|的话|企业|单位|要|会|被|该|应该|应当|怎么|怎样|如何|多少钱?|什么|哪些|"
