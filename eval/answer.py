@@ -8,6 +8,7 @@ from pathlib import Path
 
 from assistant.answering import TYPES, AnswerChecker, parse_question
 from eval.datasets import load_jsonl
+from eval.floor_check import floor_problems
 
 SPLITS = ("dev", "test", "all")
 
@@ -92,14 +93,4 @@ UPPER_BOUNDS = ("wrong_guess_rate",)
 
 
 def below_floors(report: dict, floors: dict) -> list[str]:
-    problems = []
-    for key, floor in (floors.get("answer") or {}).items():
-        got = report["all"].get(key)
-        if got is None or key.startswith("_"):
-            continue
-        if key in UPPER_BOUNDS:
-            if got > floor:
-                problems.append(f"answer {key} = {got:.3f} > {floor}")
-        elif got < floor:
-            problems.append(f"answer {key} = {got:.3f} < {floor}")
-    return problems
+    return floor_problems(report["all"], floors.get("answer") or {}, UPPER_BOUNDS, label="answer")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from assistant.dialogue import ANSWER, REFUSAL
 from eval.datasets import load_jsonl
+from eval.floor_check import floor_problems
 
 KINDS = ("answer", "classification", "refusal")
 # Floors that are upper bounds (lower is better); everything else is a lower bound.
@@ -168,14 +169,4 @@ def format_report(report: dict) -> str:
 
 
 def below_floors(report: dict, floors: dict) -> list[str]:
-    problems = []
-    for key, floor in (floors.get("chat") or {}).items():
-        got = report.get(key)
-        if got is None or key.startswith("_"):
-            continue
-        if key in MAX_KEYS:
-            if got > floor:
-                problems.append(f"{key} = {got:.3f} > {floor}")
-        elif got < floor:
-            problems.append(f"{key} = {got:.3f} < {floor}")
-    return problems
+    return floor_problems(report, floors.get("chat") or {}, MAX_KEYS)

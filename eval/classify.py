@@ -9,6 +9,7 @@ from pathlib import Path
 
 from assistant.classifier import Classifier, Profile
 from eval.datasets import load_jsonl
+from eval.floor_check import floor_problems
 
 LABELS = ("major", "general", "insufficient", "out_of_scope")
 
@@ -88,14 +89,4 @@ FLOOR_KEYS = ("accuracy", "major_recall", "hit@1", "hit@3", "consistency")
 
 
 def below_floors(report: dict, floors: dict) -> list[str]:
-    problems = []
-    for key, floor in (floors.get("classify") or {}).items():
-        got = report.get(key)
-        if got is None:
-            continue
-        if key == "false_major_rate":
-            if got > floor:
-                problems.append(f"{key} = {got:.3f} > {floor}")
-        elif got < floor:
-            problems.append(f"{key} = {got:.3f} < {floor}")
-    return problems
+    return floor_problems(report, floors.get("classify") or {}, ("false_major_rate",))
