@@ -231,15 +231,19 @@ class Classifier:
         return bool(criterion.domains and set(criterion.domains) & set(domains))
 
     def _candidates(self, finding: str, text: str, industries: list[str], domains: list[str],
-                    hits=None) -> list[CriterionMatch]:
+                    hits=None, max_rank: int | None = None) -> list[CriterionMatch]:
+        """Criteria in scope that the description comes near; with `max_rank`, only those under
+        the first `max_rank + 1` retrieval hits."""
         if hits is None:
             hits = self._criteria_hits(finding)
         ranks: dict[str, int] = {}
         for rank, hit in enumerate(hits):
             for criterion in self.registry.under(hit.clause.clause_id):
                 ranks.setdefault(criterion.clause_id, rank)
+        pool = self.registry.criteria.values() if max_rank is None else \
+            [self.registry.criteria[cid] for cid, rank in ranks.items() if rank <= max_rank]
         matches = []
-        for criterion in self.registry.criteria.values():
+        for criterion in pool:
             if criterion.catch_all or not self.in_scope(criterion, industries, domains):
                 continue
             rank = ranks.get(criterion.clause_id)
@@ -306,8 +310,8 @@ class Classifier:
         if _out_of_service(text):
             return []
         everyone = list(self.industry_cues)
-        return sorted((m for m in self._candidates(finding, text, everyone, domains, hits)
-                       if m.status == "met" and m.criterion.annotated and m.rank <= _TRADE_RANK
+        return sorted((m for m in self._candidates(finding, text, everyone, domains, hits, max_rank=_TRADE_RANK)
+                       if m.status == "met" and m.criterion.annotated
                        and not set(m.criterion.industries) <= self.general_industries),
                       key=lambda m: (m.rank, -m.best.coverage))
 

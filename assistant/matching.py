@@ -183,13 +183,14 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False,
               after_cues: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
     """Occurrences of any term: (term, polarity, segment); polarity is neg | pos | neutral, or
     self for a term that is itself a negative statement (无证, 没人看着)."""
+    # Most calls find nothing: test the whole text once before walking its segments.
+    present = [(term, key) for term in terms if (key := term_key(term)) and key in text]
+    if not present:
+        return []
     found = []
     for seg_start, segment in _segments(text):
         view = None
-        for term in terms:
-            key = term_key(term)
-            if not key:
-                continue
+        for term, key in present:
             idx = segment.find(key)
             while idx >= 0:
                 if _self_negated(key):
