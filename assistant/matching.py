@@ -28,6 +28,11 @@ NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失
 POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
               "落实了", "做了", "都有", "有")
 POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
+# "切断阀测试记录缺了一次", "登记标志没挂": a negation after a record, sign or label is about that
+# paperwork, not about the equipment or act named before it.
+PAPERWORK = ("记录", "台账", "标志", "标识", "标签", "标牌", "牌子", "档案", "资料", "签字")
+# "离浇注跨很远": right after a place, these say the thing is not there (even for stated facts).
+FAR_AFTER = ("很远", "较远", "挺远", "比较远", "远着呢")
 # Single-character prefixes negate only the word they stand before: in "非突出煤层揭煤前没测"
 # the 非 is about 突出煤层, not 揭煤.
 _REACH = {"非": 0, "不": 1, "无": 1}
@@ -160,17 +165,23 @@ def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=
                     best = min(best, distance)
         return best
 
-    def nearest_after(cues):
+    names_no_paperwork = not any(w in segment[start:end] for w in PAPERWORK)
+
+    def nearest_after(cues, skip_paperwork=False):
         best = inf
         for cue in cues:
             i = after.find(cue)
-            if i >= 0 and (cue not in _OBJECT_TAKING or _ends_clause(after[i + len(cue):])):
+            if i >= 0 and (cue not in _OBJECT_TAKING or _ends_clause(after[i + len(cue):])) \
+                    and not (skip_paperwork and any(w in after[:i] for w in PAPERWORK)):
                 best = min(best, i)
         return best
 
+    far = nearest_after(FAR_AFTER)
+    far = far if far <= 1 else inf
     if before_only:
-        return nearest_before(NEG_BEFORE), nearest_before(POS_BEFORE)
-    neg = min(nearest_before(NEG_BEFORE), nearest_after(after_cues if after_cues is not None else NEG_AFTER))
+        return min(nearest_before(NEG_BEFORE), far), nearest_before(POS_BEFORE)
+    neg = min(nearest_before(NEG_BEFORE), far,
+              nearest_after(after_cues if after_cues is not None else NEG_AFTER, skip_paperwork=names_no_paperwork))
     pos = min(nearest_before(POS_BEFORE), nearest_after(POS_AFTER))
     return neg, pos
 
@@ -304,12 +315,14 @@ def evaluate_condition(condition: Condition, text: str) -> Evidence:
                                 segment)
         return Evidence(condition, UNKNOWN)
     if condition.kind == MISSING:
-        for _, polarity, segment in hits:
-            if polarity in ("neg", "self"):
-                return Evidence(condition, MET, segment)
+        # A curated opposite ("办了使用登记") is more specific than a negation near a shared word
+        # ("登记标志没挂出来"): it decides first.
         for _, polarity, segment in contra:
             if polarity != "neg":
                 return Evidence(condition, CONTRADICTED, segment)
+        for _, polarity, segment in hits:
+            if polarity in ("neg", "self"):
+                return Evidence(condition, MET, segment)
         for _, polarity, segment in hits:
             if polarity == "pos":
                 return Evidence(condition, CONTRADICTED, segment)

@@ -1,0 +1,39 @@
+"""Whose negation is it: paperwork after a term, distance after a place, curated opposites."""
+
+from __future__ import annotations
+
+from assistant.criteria import MISSING, PRESENT, Condition
+from assistant.matching import CONTRADICTED, MET, UNKNOWN, evaluate_condition, prepare
+
+CUT_OFF = Condition("未实现紧急切断功能", MISSING, terms=("紧急切断", "切断阀", "切断"))
+CUT_OFF_RECORDS = Condition("切断阀测试记录缺失", MISSING, terms=("测试记录", "切断阀测试记录"))
+REGISTERED = Condition("未办理使用登记", MISSING, terms=("使用登记", "登记"), contra=("办了使用登记",))
+IN_POURING_BAY = Condition("位于浇注跨内", PRESENT, terms=("浇注跨",))
+
+
+def status(condition: Condition, text: str) -> str:
+    return evaluate_condition(condition, prepare(text)).status
+
+
+def test_a_missing_record_is_not_a_missing_device():
+    assert status(CUT_OFF, "切断阀测试记录缺了一次") == UNKNOWN
+    assert status(CUT_OFF, "紧急切断都有，切断阀测试记录缺了一次") == CONTRADICTED
+
+
+def test_the_device_itself_missing_still_counts():
+    assert status(CUT_OFF, "罐区的紧急切断阀坏了") == MET
+    assert status(CUT_OFF, "切断阀没装") == MET
+
+
+def test_a_condition_about_records_is_met_by_missing_records():
+    assert status(CUT_OFF_RECORDS, "切断阀测试记录缺了一次") == MET
+
+
+def test_a_curated_opposite_outweighs_a_negation_of_a_shared_word():
+    assert status(REGISTERED, "升降机也办了使用登记，就是登记标志没挂出来") == CONTRADICTED
+    assert status(REGISTERED, "这台塔吊一直没办使用登记") == MET
+
+
+def test_far_from_a_place_is_not_in_it():
+    assert status(IN_POURING_BAY, "休息室离浇注跨很远") == CONTRADICTED
+    assert status(IN_POURING_BAY, "休息室设在浇注跨里面") == MET
