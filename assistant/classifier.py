@@ -154,6 +154,8 @@ class Classifier:
         self.domain_cues = {k: tuple(v) for k, v in (cues.get("domains") or {}).items()}
         self.unavailable = {slug: (entry.get("topic", ""), tuple(entry.get("cues") or ()))
                             for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
+        self.minor_cues = {slug: tuple(entry.get("minor_cues") or ())
+                           for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
         self.gongmao_excluded = set(cues.get("gongmao_excluded_industries") or ())
         self.general_industries = set(cues.get("general_industries") or ())
         self.criteria_docs = tuple(sorted({c.doc_slug for c in registry.criteria.values()}))
@@ -278,8 +280,8 @@ class Classifier:
         industries, domains = self._infer(context if len(text) < 6 else text, profile)
         hits = self._criteria_hits(finding)
         matches = self._candidates(finding, text, industries, domains, hits)
-        unavailable = [slug for slug, (_, cues) in self.unavailable.items() if cues and find_term(text, cues)]
-        if unavailable:
+        unavailable, minor = self._textless_standards(text)
+        if unavailable or minor:
             # 工贸 第十四条 covers the devices of the situations that standard lists; a fire alarm or
             # sprinkler is a fire-protection matter (工贸 第二条), decided by the fire standard.
             matches = [m for m in matches if m.criterion.clause_id != GONGMAO_DEVICES]
@@ -294,9 +296,30 @@ class Classifier:
                 base.confidence = 0.6
                 return self._major_assuming_trade(base, met, related)
         decided = self._decide(base, matches, met, related, unavailable, text)
+        if decided.label == GENERAL and minor:
+            decided.explanation += self._minor_note(minor)
         if self.adjudicator is not None and related:
             return self._adjudicate(decided, finding, related)
         return decided
+
+    def _textless_standards(self, text: str) -> tuple[list[str], list[str]]:
+        """Standards without text that the finding falls under: those it needs (a blocked exit, a
+        disabled sprinkler system), and those it touches only through portable equipment (an
+        expired extinguisher), which on its own is no major hazard there and is decided here."""
+        needed, minor = [], []
+        for slug, (_, cues) in self.unavailable.items():
+            if not cues or not find_term(text, cues):
+                continue
+            rest = text
+            for cue in self.minor_cues.get(slug, ()):
+                rest = rest.replace(term_key(cue), "\u2400")
+            (needed if find_term(rest, cues) else minor).append(slug)
+        return needed, minor
+
+    def _minor_note(self, slugs: list[str]) -> str:
+        names = "、".join(f"《{self.store.documents[s].title}》" for s in slugs)
+        return (f"灭火器等单项消防器材问题按一般事故隐患处理、立即整改；是否构成重大隐患应依据{names}判定，"
+                "该标准正文未收录于本系统，如场所还存在其他消防问题，请对照标准原文综合判定。")
 
     def _criteria_hits(self, finding: str):
         """Candidate criteria by BM25 alone. A criterion is met, or comes near, only through its

@@ -79,3 +79,14 @@ def test_a_broken_fire_alarm_goes_to_the_fire_standard_not_gongmao_article_14(re
     assert d.label == "insufficient"
     assert "GB 35181" in d.explanation
     assert all(m.criterion.clause_id != "gongmao-major-hazard:14" for f in d.findings for m in f.matched)
+
+
+def test_portable_fire_equipment_alone_is_general_and_names_the_fire_standard(classifier):
+    d = classifier.classify("仓库的灭火器过期了三个月没换")
+    assert d.label == "general"
+    assert "重大火灾隐患判定规则" in d.explanation and "未收录" in d.explanation
+
+
+def test_portable_equipment_does_not_hide_a_blocked_exit(classifier):
+    d = classifier.classify("商场疏散通道被货架堵死了，灭火器也过期了")
+    assert d.label == "insufficient" and "GB 35181" in d.explanation
