@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .criteria import MISSING, NUMBER, PRESENT, Alternative, Condition
 from .normalize import clean_input, fold_width
 from .numerals import parse_chinese_numeral
+from .typos import fix_slips
 
 MET, CONTRADICTED, UNKNOWN = "met", "contradicted", "unknown"
 
@@ -56,8 +57,9 @@ _AFTER_BARRIER = re.compile(r"[的把]")  # "证早就过期了": 就 after a te
 
 
 def prepare(text: str) -> str:
-    """The form conditions are matched against: cleaned, simplified, width-folded, lower case."""
-    return fold_width(clean_input(text))
+    """The form conditions are matched against: cleaned, simplified, width-folded, lower case,
+    with pinyin-input slips repaired."""
+    return fix_slips(fold_width(clean_input(text)))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -298,8 +300,40 @@ def _compare(x: float, op: str, value: float) -> bool:
     return {">": x > value, ">=": x >= value, "<": x < value, "<=": x <= value}.get(op, False)
 
 
+# Facts about a plant that did not stop work when it had to (未停止作业、撤出人员, 仍组织生产): people
+# say so by saying work went on, or the opposite by saying it stopped.
+_STOP_WORK_FACT = re.compile(r"停止作业|停止用电作业|停电撤人|撤出|撤人|仍组织生产|仍进行采掘|仍继续|组织生产")
+KEPT_WORKING = ("还在生产", "照常生产", "正常生产", "继续生产", "照样生产", "接着生产", "还在干", "照样干", "照常干",
+                "继续干", "接着干", "还在作业", "继续作业", "照常作业", "还在施工", "继续施工", "照常施工", "接着施工",
+                "还在采", "还在掘", "继续掘进", "还在打眼", "照常出煤", "还在出煤", "人没撤", "人也没撤", "没撤人",
+                "没停工", "没停产", "没有停产", "也不停", "照干不误", "人还在里面", "还在开工")
+STOPPED_WORK = ("停工撤人", "停产撤人", "停止作业", "停止生产", "已停工", "立即停工", "马上停工", "已经停工", "停了工",
+                "已撤人", "撤出人员", "人员撤出", "人都撤", "撤了人", "人撤了", "已停产", "立即撤人", "马上撤人",
+                "停电撤人", "全部撤出")
+
+
+def _work_went_on(condition: Condition, text: str) -> Evidence | None:
+    if condition.kind == NUMBER or not _STOP_WORK_FACT.search(condition.fact) or "期间" in condition.fact \
+            or "独立" in condition.fact:
+        return None
+    for _, polarity, segment in find_term(text, KEPT_WORKING):
+        if polarity != "neg":
+            return Evidence(condition, MET, segment)
+    for _, polarity, segment in find_term(text, STOPPED_WORK, before_only=True):
+        if polarity != "neg":
+            return Evidence(condition, CONTRADICTED, segment)
+    return None
+
+
 def evaluate_condition(condition: Condition, text: str) -> Evidence:
     """`text` must come from `prepare`."""
+    evidence = _evaluate_terms(condition, text)
+    if evidence.status == UNKNOWN:
+        return _work_went_on(condition, text) or evidence
+    return evidence
+
+
+def _evaluate_terms(condition: Condition, text: str) -> Evidence:
     stated = condition.kind != MISSING
     hits = find_term(text, condition.terms, before_only=stated)
     contra = find_term(text, condition.contra, before_only=stated)

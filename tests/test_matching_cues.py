@@ -37,3 +37,27 @@ def test_a_curated_opposite_outweighs_a_negation_of_a_shared_word():
 def test_far_from_a_place_is_not_in_it():
     assert status(IN_POURING_BAY, "休息室离浇注跨很远") == CONTRADICTED
     assert status(IN_POURING_BAY, "休息室设在浇注跨里面") == MET
+
+
+STOPPED = Condition("未停止作业、撤出人员", MISSING, terms=("停止作业", "撤出人员"))
+STILL_PRODUCING = Condition("仍组织生产", PRESENT, terms=("组织生产",))
+
+
+def test_carrying_on_means_work_was_not_stopped():
+    assert status(STOPPED, "回风巷甲烷1.2%，井下还在正常生产") == MET
+    assert status(STILL_PRODUCING, "一回路检修，矿上照样干") == MET
+
+
+def test_stopping_work_is_the_opposite():
+    assert status(STOPPED, "甲烷超了，班长马上停工撤人了") == CONTRADICTED
+    assert status(STOPPED, "甲烷超了，班长没让停止作业") == MET  # the terms' own negation still decides
+
+
+def test_nothing_said_about_work_stays_unknown():
+    assert status(STOPPED, "回风巷甲烷1.2%") == UNKNOWN
+
+
+def test_pinyin_slips_are_repaired_but_real_words_are_kept():
+    assert prepare("回风巷瓦丝1.2") == prepare("回风巷瓦斯1.2")
+    assert "防爆" in prepare("除尘器里的灯不是防暴的")
+    assert "联锁" in prepare("报警和风机没连锁") and "连锁店" in prepare("连锁店的仓库")
