@@ -36,6 +36,30 @@ HAZARD_CUES = (
     "检验", "报警", "电线", "配电", "接地", "护栏", "栏杆", "通道", "照明", "打滑", "滑倒", "高处", "动火", "焊",
     "粉尘", "有毒", "易燃", "易爆", "压力", "温度", "传感器", "矿", "煤", "瓦斯", "燃气", "化学品", "安全",
 )
+# Words of a defect, for descriptions that name no criterion: only together with a workplace word.
+DEFECT_CUES = ("没", "未", "缺", "坏", "不亮", "不响", "不转", "过期", "磨损", "锈", "松", "破", "漏", "断", "堵",
+               "费劲", "不够", "不足", "不全", "不清", "褪色", "超", "乱", "没有")
+_QUESTION_FORMS = re.compile(r"有没有|是不是|能不能|会不会|要不要|行不行|够不够")
+_VAGUE_WORDS = frozenset({"作业", "人员", "设备", "设施", "装置", "系统", "措施", "情况", "要求", "规定", "工作", "单位"})
+
+
+def _workplace_words(registry: Registry) -> frozenset[str]:
+    """Every word of two or more characters the criteria's annotations use for things and places."""
+    words = set()
+    for criterion in registry.criteria.values():
+        words.update(criterion.keywords)
+        for alternative in criterion.alternatives:
+            for condition in alternative.conditions:
+                if condition.kind != MISSING:
+                    words.update(condition.terms)
+    keys = {term_key(w) for w in words}
+    return frozenset(k for k in keys if len(k) >= 2 and k not in _VAGUE_WORDS and not _self_negating(k))
+
+
+def _self_negating(word: str) -> bool:
+    return word.startswith(("未", "没", "无", "缺", "不", "非"))
+
+
 # Enumeration markers of a list of findings; "1.0%" is a number, not a marker.
 _ENUM = re.compile(r"[①-⑳]|(?:^|(?<=[\n\s；;。，,]))(?:\d{1,2}(?:[、)）]|[.．](?!\d))|[（(]\d{1,2}[)）]|[一二三四五六七八九十]+、)\s*")
 _MIN_OPEN_COVERAGE = 0.5
@@ -159,6 +183,7 @@ class Classifier:
         self.gongmao_excluded = set(cues.get("gongmao_excluded_industries") or ())
         self.general_industries = set(cues.get("general_industries") or ())
         self.criteria_docs = tuple(sorted({c.doc_slug for c in registry.criteria.values()}))
+        self.workplace_words = _workplace_words(registry)
 
     # -- public --------------------------------------------------------------------------
     def classify(self, text: str, profile: Profile | None = None) -> Decision:
@@ -361,11 +386,18 @@ class Classifier:
         if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE \
                 and (_touches_the_hazard(top.best) or _hedged(text)):
             return self._insufficient(base, nearest)
-        if nearest or base.industries or base.domains or any(cue in text for cue in HAZARD_CUES):
+        if nearest or base.industries or base.domains or any(cue in text for cue in HAZARD_CUES) \
+                or self._names_a_workplace_defect(text):
             return self._general(base, nearest)
         base.label, base.confidence = OUT_OF_SCOPE, 0.8
         base.explanation = "该描述不涉及安全生产事故隐患（未发现设备、场所、作业或管理方面的缺陷），无法判定。如是现场情况，请具体说明设备、场所和存在的问题。"
         return base
+
+    def _names_a_workplace_defect(self, text: str) -> bool:
+        """Something the criteria speak of (洗眼器, 操作规程, 吊索) said to be wrong: a finding, if a
+        minor one. "食堂吃什么" names a place but no defect; "快递三天没动" no workplace."""
+        said = _QUESTION_FORMS.sub("", text)  # "有没有红烧肉" asks, it states no defect
+        return any(cue in said for cue in DEFECT_CUES) and any(w in said for w in self.workplace_words)
 
     def _adjudicate(self, decided: Finding, finding: str, related: list[CriterionMatch]) -> Finding:
         """Let the LLM pick among the candidates; keep the deterministic decision unless its

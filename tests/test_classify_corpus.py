@@ -90,3 +90,14 @@ def test_portable_fire_equipment_alone_is_general_and_names_the_fire_standard(cl
 def test_portable_equipment_does_not_hide_a_blocked_exit(classifier):
     d = classifier.classify("商场疏散通道被货架堵死了，灭火器也过期了")
     assert d.label == "insufficient" and "GB 35181" in d.explanation
+
+
+def test_a_defect_of_something_the_criteria_speak_of_is_a_finding(classifier):
+    # No criterion is near and no generic hazard word is used, but 交接班/皮带 are workplace words.
+    for situation in ("班组的交接班记录没填", "空压机的皮带罩松了"):
+        assert classifier.classify(situation).label == "general", situation
+
+
+def test_a_workplace_word_without_a_defect_is_no_finding(classifier):
+    for chat in ("中午食堂有没有红烧肉", "快递三天没动", "我家猫不吃饭"):
+        assert classifier.classify(chat).label == "out_of_scope", chat
