@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from .citation import cite
 from .criteria import MISSING, NUMBER, Criterion, Registry, best_alternative
 from .injection import without_instructions
-from .matching import (CONTRADICTED, AlternativeResult, term_key, evaluate_alternative, find_term, prepare,
-                       with_stated_comparisons)
+from .matching import (CONTRADICTED, MET, AlternativeResult, Evidence, evaluate_alternative, evaluate_condition,
+                       find_term, prepare, term_key, with_stated_comparisons)
 from .model import Citation
 from .normalize import clean_input
 from .retrieval import Retriever, SearchFilters
@@ -142,6 +142,26 @@ def _stated(text: str, cues) -> bool:
 
 def _hedged(text: str) -> bool:
     return any(h in text for h in HEDGES)
+
+
+# Estimates that leave a defect unconfirmed ("刹车不太好使", "好像有点问题"); 可能 is left out,
+# criteria speak of places where gas 可能 leak.
+GUESSES = ("不太", "好像", "似乎", "有点")
+
+
+def _guessed_defects(best: AlternativeResult, text: str) -> list[Evidence]:
+    """The defect facts of a met branch (missing measures, and the branch's last fact: annotations
+    name the subject first) that the description only guesses at; a defect also stated plainly
+    elsewhere ("…不太好使，试了确实刹不住") is no guess."""
+    last = best.evidence[-1].condition if best.evidence else None
+    guessed = [e for e in best.met if (e.condition.kind == MISSING or e.condition is last)
+               and any(g in e.span for g in GUESSES)]
+    if not guessed:
+        return []
+    plain = text
+    for e in guessed:
+        plain = plain.replace(e.span, "")
+    return [e for e in guessed if evaluate_condition(e.condition, plain).status != MET]
 
 
 def _touches_the_hazard(best: AlternativeResult) -> bool:
@@ -378,6 +398,9 @@ class Classifier:
             idle = _out_of_service(text)
             if idle:
                 return self._idle(base, met, idle)
+            guessed = _guessed_defects(met[0].best, text)
+            if guessed:
+                return self._to_confirm(base, met, guessed)
             return self._major(base, met, related)
         nearest = related[:3]
         top = nearest[0] if nearest else None
@@ -443,6 +466,14 @@ class Classifier:
         if best.criterion.doc_slug == "chemical-major-hazard":
             f.explanation += ("注意：《化工和危险化学品生产经营企业重大生产安全事故隐患判定准则》（AQ 3067-2026）"
                               "自2026-09-30起施行，其正文未收录，请以该准则核对。")
+        return f
+
+    def _to_confirm(self, f: Finding, met: list[CriterionMatch], guessed: list[Evidence]) -> Finding:
+        """The criterion's facts are all there, but the defect itself is only an impression."""
+        f.label, f.nearest, f.confidence = INSUFFICIENT, met[:3], 0.5
+        f.questions = [e.condition.ask or f"请现场确认：{e.condition.fact}？" for e in guessed][:4]
+        f.explanation = (f"如经确认，构成{self._quote(met[0])}规定的重大事故隐患；但描述只是估计"
+                         f"（“{guessed[0].span}”），请确认后再判定。")
         return f
 
     def _idle(self, f: Finding, met: list[CriterionMatch], idle: str) -> Finding:

@@ -101,3 +101,11 @@ def test_a_defect_of_something_the_criteria_speak_of_is_a_finding(classifier):
 def test_a_workplace_word_without_a_defect_is_no_finding(classifier):
     for chat in ("中午食堂有没有红烧肉", "快递三天没动", "我家猫不吃饭"):
         assert classifier.classify(chat).label == "out_of_scope", chat
+
+
+def test_a_guessed_defect_is_asked_about_and_a_confirmed_one_decides(classifier):
+    guessed = classifier.classify("仓库那台叉车刹车不太灵")
+    assert guessed.label == "insufficient" and guessed.findings[0].questions
+    assert guessed.findings[0].nearest[0].criterion.clause_id == "special-equipment-major-hazard:4.10:c"
+    confirmed = classifier.classify("仓库那台叉车刹车不太灵，试车时确实刹不住")
+    assert confirmed.label == "major"
