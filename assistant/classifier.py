@@ -200,6 +200,9 @@ class Classifier:
                             for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
         self.minor_cues = {slug: tuple(entry.get("minor_cues") or ())
                            for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
+        self.places_with_exits = {slug: tuple(tuple(words) for words in entry.get("places_with_exits") or ())
+                                  for slug, entry in (cues.get("unavailable") or {}).items()
+                                  if slug in store.documents}
         self.gongmao_excluded = set(cues.get("gongmao_excluded_industries") or ())
         self.general_industries = set(cues.get("general_industries") or ())
         self.criteria_docs = tuple(sorted({c.doc_slug for c in registry.criteria.values()}))
@@ -353,6 +356,10 @@ class Classifier:
         expired extinguisher), which on its own is no major hazard there and is decided here."""
         needed, minor = [], []
         for slug, (_, cues) in self.unavailable.items():
+            pair = self.places_with_exits.get(slug)
+            if pair and all(find_term(text, words) for words in pair):
+                needed.append(slug)
+                continue
             if not cues or not find_term(text, cues):
                 continue
             rest = text

@@ -109,3 +109,10 @@ def test_a_guessed_defect_is_asked_about_and_a_confirmed_one_decides(classifier)
     assert guessed.findings[0].nearest[0].criterion.clause_id == "special-equipment-major-hazard:4.10:c"
     confirmed = classifier.classify("仓库那台叉车刹车不太灵，试车时确实刹不住")
     assert confirmed.label == "major"
+
+
+def test_a_crowded_places_exit_goes_to_the_fire_standard_a_mines_does_not(classifier):
+    crowded = classifier.classify("网吧营业的时候后面那个疏散门用铁链锁着")
+    assert crowded.label == "insufficient" and "GB 35181" in crowded.explanation
+    mine = classifier.classify("采煤工作面只有一个安全出口，另一个冒顶堵了")
+    assert mine.label == "major" and "GB 35181" not in mine.explanation
