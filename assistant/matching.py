@@ -378,8 +378,37 @@ def _evaluate_terms(condition: Condition, text: str) -> Evidence:
     return Evidence(condition, UNKNOWN)
 
 
+@functools.lru_cache(maxsize=8192)
+def _longer_terms(alternative: Alternative) -> tuple[tuple[str, ...], ...]:
+    """Per condition: the other conditions' longer terms that contain one of its words."""
+    keys = [tuple(k for k in map(term_key, c.terms) if k) for c in alternative.conditions]
+    return tuple(tuple(sorted({k for j, other in enumerate(keys) if j != i for k in other
+                               if any(o != k and o in k for o in own)}, key=len, reverse=True))
+                 for i, own in enumerate(keys))
+
+
+def _masked(text: str, words: tuple[str, ...]) -> str:
+    for word in words:
+        text = text.replace(word, _MASK * len(word))
+    return text
+
+
+def _evaluate_in(alternative: Alternative, text: str) -> tuple[Evidence, ...]:
+    """Each condition's evidence. A stated fact is not denied by a negation that belongs to a
+    longer word of another condition: in "没考过特种作业操作证" the 没 is about the certificate,
+    not about doing 特种作业."""
+    evidence = []
+    for condition, longer in zip(alternative.conditions, _longer_terms(alternative)):
+        found = evaluate_condition(condition, text)
+        if found.status == CONTRADICTED and condition.kind == PRESENT and longer \
+                and any(word in text for word in longer):
+            found = evaluate_condition(condition, _masked(text, longer))
+        evidence.append(found)
+    return tuple(evidence)
+
+
 def evaluate_alternative(alternative: Alternative, text: str) -> AlternativeResult:
-    evidence = tuple(evaluate_condition(c, text) for c in alternative.conditions)
+    evidence = _evaluate_in(alternative, text)
     # An exclusion is a stated fact: only list-covering words after it deny it ("泄爆片、隔爆阀啥都
     # 没有"); 被拆/坏了 describe the equipment it names, and in "倾动式熔炼炉没设排放坑" the 没
     # belongs to the pit.

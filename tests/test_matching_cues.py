@@ -61,3 +61,17 @@ def test_pinyin_slips_are_repaired_but_real_words_are_kept():
     assert prepare("回风巷瓦丝1.2") == prepare("回风巷瓦斯1.2")
     assert "防爆" in prepare("除尘器里的灯不是防暴的")
     assert "联锁" in prepare("报警和风机没连锁") and "连锁店" in prepare("连锁店的仓库")
+
+
+def test_a_negation_of_a_longer_word_of_another_condition_does_not_deny_a_stated_fact():
+    from assistant.criteria import Alternative
+    from assistant.matching import evaluate_alternative
+
+    work = Condition("从事特种作业", PRESENT, terms=("特种作业", "电工"))
+    certificate = Condition("未取得特种作业操作证", MISSING, terms=("特种作业操作证", "操作证"))
+    branch = Alternative("特种作业人员无证上岗", (work, certificate))
+    # Alone, the 没 before 特种作业 denies the work …
+    assert status(work, "师傅没考过特种作业操作证") == CONTRADICTED
+    # … but within the branch it belongs to the certificate.
+    result = evaluate_alternative(branch, prepare("那个电工没考过特种作业操作证"))
+    assert result.status == "met"
