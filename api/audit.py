@@ -202,14 +202,19 @@ def _git_commit() -> str:
         return ""
 
 
+@functools.lru_cache(maxsize=1)
+def _package_version() -> str:
+    # Reading the installed metadata costs about a millisecond; it cannot change while serving.
+    try:
+        return metadata.version("hazard-assistant")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
 def code_version(settings) -> dict[str, str]:
     from ingest.pipeline import PIPELINE_VERSION
 
-    try:
-        package = metadata.version("hazard-assistant")
-    except metadata.PackageNotFoundError:
-        package = ""
-    return {"package": package, "commit": _git_commit(), "pipeline": PIPELINE_VERSION, "rules": rules_version(),
+    return {"package": _package_version(), "commit": _git_commit(), "pipeline": PIPELINE_VERSION, "rules": rules_version(),
             "llm": settings.llm_model if settings.llm_base_url else ""}
 
 

@@ -137,7 +137,14 @@ HEDGES = ("有点", "有些", "挺多", "挺大", "挺高", "好像", "看着", 
 
 def _stated(text: str, cues) -> bool:
     """A cue word occurs other than right after 非 (非煤矿山 is no 煤矿)."""
-    return any(re.search(f"(?<!非){re.escape(term_key(cue))}", text) for cue in cues)
+    for cue in cues:
+        key = term_key(cue)
+        at = text.find(key) if key else -1
+        while at >= 0:
+            if at == 0 or text[at - 1] != "非":
+                return True
+            at = text.find(key, at + 1)
+    return False
 
 
 def _hedged(text: str) -> bool:

@@ -84,6 +84,7 @@ class Retriever:
         # industry name → words that name it (corpus/industries.yaml); empty = no scope prior.
         self.industry_cues = {name: tuple(c.lower() for c in cues) for name, cues in (industry_cues or {}).items()}
         self._position = {cid: i for i, cid in enumerate(bm25.ids)}
+        self._positions_cache: dict[tuple[str, ...], frozenset[int]] = {}
 
     @property
     def mode(self) -> str:
@@ -93,8 +94,17 @@ class Retriever:
         if filters is None or not filters.active:
             return None, None
         slugs = [s for s, d in self.store.documents.items() if filters.allows(d)]
-        allowed_ids = {i for cid, i in self._position.items() if self.store.clauses[cid].doc_slug in slugs}
-        return allowed_ids, slugs
+        return self._positions_of(tuple(slugs)), slugs
+
+    def _positions_of(self, slugs: tuple[str, ...]) -> frozenset[int]:
+        # The classifier asks for the same criteria documents on every call: remember the answer.
+        found = self._positions_cache.get(slugs)
+        if found is None:
+            wanted = set(slugs)
+            found = frozenset(i for cid, i in self._position.items() if self.store.clauses[cid].doc_slug in wanted)
+            if len(self._positions_cache) < 256:
+                self._positions_cache[slugs] = found
+        return found
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                use_dense: bool = True, use_bm25: bool = True, prefer: tuple[str, ...] = ()) -> list[SearchHit]:
