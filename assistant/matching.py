@@ -104,6 +104,20 @@ class AlternativeResult:
         return len(self.met) / n
 
 
+def _keyed(terms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(term, matching key) of each term with a non-empty key; annotation term lists repeat on
+    every call, so this is remembered per list."""
+    try:
+        return _keyed_cached(terms)
+    except TypeError:  # an unhashable list from a caller
+        return tuple((t, k) for t in terms if (k := term_key(t)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _keyed_cached(terms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((t, k) for t in terms if (k := term_key(t)))
+
+
 @functools.lru_cache(maxsize=1024)
 def _segments(text: str) -> tuple[tuple[int, str], ...]:
     # Every condition of every candidate criterion scans the same input: split it once.
@@ -197,7 +211,7 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False,
     """Occurrences of any term: (term, polarity, segment); polarity is neg | pos | neutral, or
     self for a term that is itself a negative statement (无证, 没人看着)."""
     # Most calls find nothing: test the whole text once before walking its segments.
-    present = [(term, key) for term in terms if (key := term_key(term)) and key in text]
+    present = [(term, key) for term, key in _keyed(terms) if key in text]
     if not present:
         return []
     found = []
