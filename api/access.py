@@ -11,12 +11,14 @@ are never guarded: only the routers mounted under /v1 carry `authorize`.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.db_health import DatabaseUnavailable
 from api.errors import (
     Forbidden,
     IndexUnavailable,
@@ -27,6 +29,11 @@ from api.errors import (
 from api.keys import ROLE_NAMES_ZH, KeyStore
 from api.principal import LOCAL_OWNER, ROLES, Principal
 from api.ratelimit import RateLimiter
+from api.ratelimit_db import (
+    DatabaseRateLimiter,
+    build_limiter,
+    rate_limit_store_problem,
+)
 from api.settings import Settings
 
 EVERYONE = ROLES
@@ -99,12 +106,31 @@ def _from_network(request: Request) -> bool:
 @dataclass
 class AccessControl:
     required: bool
-    limiter: RateLimiter | None
+    limiter: RateLimiter | DatabaseRateLimiter | None
 
 
-def access_control(settings: Settings) -> AccessControl:
-    limiter = RateLimiter(settings.rate_limit, settings.rate_burst) if settings.rate_limit > 0 else None
-    return AccessControl(auth_required(settings), limiter)
+def access_control(settings: Settings, engine: Callable[[], Any] | None = None) -> AccessControl:
+    """`engine()` gives the app database's engine for shared rate limits (HAZARD_RATE_LIMIT_STORE)."""
+    return AccessControl(auth_required(settings), build_limiter(settings, engine or _no_database))
+
+
+def _no_database():
+    raise DatabaseUnavailable()
+
+
+def _app_database(app: FastAPI) -> Callable[[], Any]:
+    """The engine of the app's database once its tables exist (the requests that need it retry
+    them, api/db_health.py); DatabaseUnavailable until then."""
+    def engine():
+        db = getattr(app.state, "chat_db", None)
+        if db is None:
+            raise DatabaseUnavailable()
+        schema = getattr(app.state, "chat_db_schema", None)
+        if schema is not None:
+            schema.ensure()
+        return db.engine
+
+    return engine
 
 
 def _access(request: Request) -> AccessControl:
@@ -189,7 +215,7 @@ API_DEPENDENCIES = [Depends(authorize)]
 def install_access(app: FastAPI, settings: Settings) -> None:
     """Mode and rate limiter for this app, and 401/403/429 documented on every guarded route
     (403 where ROUTE_ROLES does not admit every role; 413 on every method with a body)."""
-    app.state.access = access_control(settings)
+    app.state.access = access_control(settings, _app_database(app))
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -224,7 +250,7 @@ def serve_refusal(settings: Settings) -> str:
 
     from api.db import ChatDatabase
 
-    problem = auth_mode_problem(settings)
+    problem = auth_mode_problem(settings) or rate_limit_store_problem(settings)
     if problem:
         return problem
     if not auth_required(settings):

@@ -8,14 +8,16 @@ A backup folder:
     uploads/…
 
 SQLite is copied with sqlite3's online backup API (consistent while the server writes);
-PostgreSQL with `pg_dump --format=custom` (restored with `pg_restore --clean`). The backup is
-written to a temporary sibling folder and renamed into place, so a failed backup leaves nothing
-that looks complete. A restore verifies every checksum before it writes anything and refuses a
-non-empty data dir unless forced.
+PostgreSQL with `pg_dump --format=custom` (one snapshot, consistent while the server writes;
+restored with `pg_restore --clean --single-transaction`, so a failed restore changes nothing). The
+backup is written to a temporary sibling folder and renamed into place, so a failed backup leaves
+nothing that looks complete. A restore verifies every checksum before it writes anything and
+refuses a non-empty data dir or a database that already holds rows unless forced.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -89,19 +91,61 @@ def _database_kind(url: str) -> tuple[str, Any]:
 
 
 def _libpq_url(parsed) -> str:
-    # pg_dump speaks libpq URLs: no "+driver" part.
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    # pg_dump speaks libpq URLs: no "+driver" part, and no password (it goes in PGPASSWORD, so it
+    # does not show in the process list).
+    return parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
 
 
-def _run_pg(tool: str, args: list[str]) -> None:
-    exe = shutil.which(tool)
+def _pg_tool(tool: str) -> str | None:
+    """The newest installed version of a PostgreSQL client tool: pg_dump refuses a server newer
+    than itself, while a newer pg_dump reads every older server. Debian keeps each version in
+    /usr/lib/postgresql/<major>/bin; elsewhere the tool on PATH."""
+    def major(path: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in Path(path).parent.parent.name.split(".") if p.isdigit())
+
+    versioned = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), key=major)
+    return versioned[-1] if versioned else shutil.which(tool)
+
+
+def _run_pg(tool: str, args: list[str], parsed) -> None:
+    exe = _pg_tool(tool)
     if exe is None:
         raise BackupError(f"未找到 {tool}：PostgreSQL 数据库的备份与恢复需要安装 PostgreSQL 客户端工具")
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
     try:
-        subprocess.run([exe, *args], check=True, capture_output=True, timeout=3600)
+        subprocess.run([exe, *args], check=True, capture_output=True, timeout=3600, env=env,
+                       stdin=subprocess.DEVNULL)
     except subprocess.CalledProcessError as exc:
         message = exc.stderr.decode(errors="replace").strip()[-300:]
         raise BackupError(f"{tool} 执行失败：{message}") from None
+    except subprocess.TimeoutExpired:
+        raise BackupError(f"{tool} 超过一小时仍未结束，已中止") from None
+
+
+def _database_has_rows(url: str) -> bool:
+    """Whether any table of the target database holds a row (restoring would replace them)."""
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists():
+        return False  # connecting would create the file
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for name in inspect(conn).get_table_names():
+                if conn.execute(text(f"SELECT 1 FROM {quote(name)} LIMIT 1")).first() is not None:
+                    return True
+        return False
+    except SQLAlchemyError as exc:
+        raise BackupError(f"无法连接目标数据库 {parsed.render_as_string(hide_password=True)}："
+                          f"{str(exc).splitlines()[0][:200]}") from None
+    finally:
+        engine.dispose()
 
 
 def _take_ingest_lock(data_dir: Path):
@@ -144,7 +188,7 @@ def backup(settings: Settings, dest: Path) -> BackupSummary:
             _sqlite_copy(db, work / SQLITE_FILE)
             manifest["database"]["file"] = SQLITE_FILE
         else:
-            _run_pg("pg_dump", ["--format=custom", f"--file={work / PG_FILE}", _libpq_url(db)])
+            _run_pg("pg_dump", ["--format=custom", f"--file={work / PG_FILE}", _libpq_url(db)], db)
             manifest["database"]["file"] = PG_FILE
         if data_dir.exists():
             _backup_index(data_dir, work, manifest)
@@ -225,9 +269,13 @@ def restore(src: Path, settings: Settings, force: bool = False) -> dict[str, Any
     data_dir = Path(settings.data_dir).resolve()
     if not _is_empty_dir(data_dir) and not force:
         raise BackupError(f"数据目录 {data_dir} 非空；确认覆盖请加 --force（请先停止服务）")
-    kind, db = _database_kind(settings.resolved_database_url())
+    url = settings.resolved_database_url()
+    kind, db = _database_kind(url)
     if kind != manifest["database"]["kind"]:
         raise BackupError(f"备份中的数据库为 {manifest['database']['kind']}，当前配置为 {kind}，无法恢复")
+    if not force and _database_has_rows(url):
+        raise BackupError(f"目标数据库 {make_url(url).render_as_string(hide_password=True)} 非空（已有数据）；"
+                          "确认覆盖请加 --force（请先停止服务）")
     data_dir.mkdir(parents=True, exist_ok=True)
     if kind == "sqlite":
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +285,10 @@ def restore(src: Path, settings: Settings, force: bool = False) -> dict[str, Any
         for suffix in ("-wal", "-shm", "-journal"):  # left by the database being replaced
             Path(f"{db}{suffix}").unlink(missing_ok=True)
     else:
-        _run_pg("pg_restore", ["--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(db)}", str(src / PG_FILE)])
+        # One transaction: a failed restore leaves the database as it was. Owners and grants are
+        # those of the restoring role (the original roles may not exist on this server).
+        _run_pg("pg_restore", ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+                               f"--dbname={_libpq_url(db)}", str(src / PG_FILE)], db)
     _restore_index(src, data_dir, manifest)
     return manifest
 

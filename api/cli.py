@@ -350,6 +350,8 @@ def serve(host: str, port: int, workers: int) -> None:
         # Each worker process builds its app from the environment (api.app:create_app), so the
         # bind address that decides single-user mode vs API keys is passed on there.
         os.environ["HAZARD_BIND_HOST"] = host
+        # Several processes: HAZARD_RATE_LIMIT_STORE=auto then counts in the shared database.
+        os.environ["HAZARD_WORKERS"] = str(workers)
         # Share the cores among the workers' embedding threads rather than oversubscribe them.
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, len(os.sched_getaffinity(0)) // workers)))
         click.echo(f"服务启动中：http://{host}:{port}/（{workers} 个工作进程，各自加载索引）")

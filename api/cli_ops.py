@@ -35,10 +35,10 @@ def backup_command(dest: Path, as_json: bool) -> None:
 @click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="恢复到的数据目录（默认 HAZARD_DATA_DIR）")
-@click.option("--force", is_flag=True, help="数据目录非空时仍然覆盖（请先停止服务）")
+@click.option("--force", is_flag=True, help="数据目录或目标数据库非空时仍然覆盖（请先停止服务）")
 @click.option("--json", "as_json", is_flag=True, help="输出JSON（备份清单）")
 def restore_command(src: Path, data_dir: Path | None, force: bool, as_json: bool) -> None:
-    """恢复：校验备份 SRC 的每个文件后，恢复数据库、索引与上传的文档（默认拒绝覆盖非空的数据目录）。"""
+    """恢复：校验备份 SRC 的每个文件后，恢复数据库、索引与上传的文档（默认拒绝覆盖非空的数据目录或已有数据的数据库）。"""
     from api.backup import BackupError, restore
 
     settings = get_settings()

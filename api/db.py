@@ -252,3 +252,4 @@ def take_turn(db: ChatDatabase, dialogue: Dialogue, session_id: str | None, mess
 import api.selfcheck_db  # noqa: E402, F401
 import api.keys  # noqa: E402, F401
 import api.audit  # noqa: E402, F401
+import api.ratelimit_db  # noqa: E402, F401

@@ -1,9 +1,11 @@
 """Token-bucket rate limits, in memory and per process.
 
 Each caller (an API key, or the client address in single-user mode) has a bucket holding up to
-`burst` tokens that refills at `per_minute / 60` tokens a second; a request takes one token. With
-several API worker processes every worker keeps its own buckets, so a key can reach up to
-N × the limit in total — put a shared limiter in the reverse proxy when that matters.
+`burst` tokens that refills at `per_minute / 60` tokens a second; a request takes one token. These
+buckets live in one process: with several API worker processes each keeps its own, so a key could
+reach N × the limit. api/ratelimit_db.py keeps the same buckets in the shared database instead
+(HAZARD_RATE_LIMIT_STORE=database; `auto` picks it for PostgreSQL or `hazard serve --workers` > 1)
+and falls back to this class while the database is unreachable.
 """
 
 from __future__ import annotations

@@ -33,10 +33,15 @@ class Settings(BaseSettings):
     # non-loopback address; "auto"/"off" on loopback = single-user mode without keys.
     auth: str = "auto"  # on | off | auto
     bind_host: str = "127.0.0.1"  # where the server listens; `hazard serve --host` sets it
-    # Per API key (per client address in single-user mode), per process: requests per minute
+    # Per API key (per client address in single-user mode): requests per minute
     # (0 = no limit) and the burst allowed at once.
     rate_limit: int = 120
     rate_burst: int = 120
+    # Where the buckets live (api/ratelimit_db.py): memory (per process), database (shared by every
+    # worker through the app database), auto = database when that is PostgreSQL or workers > 1.
+    rate_limit_store: str = "auto"
+    # Worker processes serving this app; `hazard serve --workers N` passes N on to its workers.
+    workers: int = 1
 
     # File uploads (hazard ledgers, corpus documents): body cap for those routes only.
     max_upload_bytes: int = 20 * 1024 * 1024

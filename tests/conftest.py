@@ -54,3 +54,16 @@ def stand_in(server):
     server.replies.clear()
     server.requests.clear()
     return server
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """Debian's PostgreSQL on a loopback port, started once per session (tests/pg_server.py)."""
+    from pg_server import Postgres
+
+    pg = Postgres()
+    try:
+        pg.init()
+        yield pg
+    finally:
+        pg.destroy()

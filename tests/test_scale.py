@@ -6,15 +6,12 @@ Every process started here is stopped by its fixture, whatever the outcome of th
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,69 +127,6 @@ class ChromaProcess:
             self.proc.send_signal(signal.SIGCONT)
 
 
-# -- Debian's PostgreSQL ------------------------------------------------------------------------------
-class Postgres:
-    """initdb + pg_ctl into a temporary directory on a free port (as the `postgres` user when root)."""
-
-    def __init__(self):
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not found:
-            pytest.fail("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl): "
-                        "apt-get install postgresql (.ci/run does this in CI)")
-        self.bin = Path(found[-1]).parent
-        self.root = Path(tempfile.mkdtemp(prefix="hazard-pg-"))
-        self.data = self.root / "data"
-        self.log = self.root / "server.log"
-        self.port = free_port()
-        self.user = None
-        if os.geteuid() == 0:
-            try:
-                self.user = pwd.getpwnam("postgres")
-            except KeyError:
-                pytest.fail("running as root but there is no `postgres` user to run PostgreSQL as")
-            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/hazard"
-
-    def run(self, *args: str, timeout: float = 120) -> None:
-        command = [str(self.bin / args[0]), *args[1:]]
-        if self.user is not None:
-            command = ["runuser", "-u", self.user.pw_name, "--", *command]
-        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        assert done.returncode == 0, f"{args[0]} failed:\n{done.stdout}\n{done.stderr}"
-
-    def init(self) -> None:
-        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
-        self.start()
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "hazard")
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
-
-    def stop(self) -> None:
-        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
-
-    def running(self) -> bool:
-        return (self.data / "postmaster.pid").exists()
-
-    @contextmanager
-    def down(self):
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
-
-    def destroy(self) -> None:
-        if self.running():
-            try:
-                self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "60", "stop")
-            finally:
-                shutil.rmtree(self.root, ignore_errors=True)
-        else:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-
 # -- fixtures -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
@@ -210,13 +144,9 @@ def chroma(root):
 
 
 @pytest.fixture(scope="module")
-def postgres():
-    pg = Postgres()
-    try:
-        pg.init()
-        yield pg
-    finally:
-        pg.destroy()
+def postgres(pg_server):
+    """The session's PostgreSQL (conftest.py `pg_server`); these tests use its `hazard` database."""
+    return pg_server
 
 
 @pytest.fixture(scope="module")
