@@ -9,6 +9,7 @@ from typing import Callable
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.balance import ConnectionBalancer
 from api.access import API_DEPENDENCIES, install_access
 from api.db_health import install_database_errors
 from api.degraded import DegradationHeader
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None, index_loader: IndexLoader | Non
     install_access(app, settings)  # API keys, roles and rate limits on everything under /v1
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES,
                        upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
+    if settings.workers > 1:
+        app.add_middleware(ConnectionBalancer)  # kept-alive clients spread over the workers (api/balance.py)
     app.include_router(health.router)
     for module in API_ROUTERS:
         app.include_router(module.router, prefix="/v1", dependencies=API_DEPENDENCIES)
