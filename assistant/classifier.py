@@ -135,6 +135,12 @@ HEDGES = ("有点", "有些", "挺多", "挺大", "挺高", "好像", "看着", 
           "一部分", "大概", "差不多")
 
 
+def _masked(text: str, words) -> str:
+    for word in words:
+        text = text.replace(term_key(word), "\u2400")
+    return text
+
+
 def _stated(text: str, cues) -> bool:
     """A cue word occurs other than right after 非 (非煤矿山 is no 煤矿)."""
     for cue in cues:
@@ -207,6 +213,8 @@ class Classifier:
                             for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
         self.minor_cues = {slug: tuple(entry.get("minor_cues") or ())
                            for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
+        self.not_cues = {slug: tuple(entry.get("not_cues") or ())
+                         for slug, entry in (cues.get("unavailable") or {}).items() if slug in store.documents}
         self.places_with_exits = {slug: tuple(tuple(words) for words in entry.get("places_with_exits") or ())
                                   for slug, entry in (cues.get("unavailable") or {}).items()
                                   if slug in store.documents}
@@ -367,12 +375,10 @@ class Classifier:
             if pair and all(find_term(text, words) for words in pair):
                 needed.append(slug)
                 continue
-            if not cues or not find_term(text, cues):
+            said = _masked(text, self.not_cues.get(slug, ()))
+            if not cues or not find_term(said, cues):
                 continue
-            rest = text
-            for cue in self.minor_cues.get(slug, ()):
-                rest = rest.replace(term_key(cue), "\u2400")
-            (needed if find_term(rest, cues) else minor).append(slug)
+            (needed if find_term(_masked(said, self.minor_cues.get(slug, ())), cues) else minor).append(slug)
         return needed, minor
 
     def _minor_note(self, slugs: list[str]) -> str:

@@ -116,3 +116,8 @@ def test_a_crowded_places_exit_goes_to_the_fire_standard_a_mines_does_not(classi
     assert crowded.label == "insufficient" and "GB 35181" in crowded.explanation
     mine = classifier.classify("采煤工作面只有一个安全出口，另一个冒顶堵了")
     assert mine.label == "major" and "GB 35181" not in mine.explanation
+
+
+def test_an_emergency_shower_is_no_fire_sprinkler(classifier):
+    d = classifier.classify("冷库氨机房门口的应急喷淋水压不够")
+    assert d.label == "general" and "GB 35181" not in d.explanation

@@ -50,6 +50,7 @@ def test_carrying_on_means_work_was_not_stopped():
 
 def test_stopping_work_is_the_opposite():
     assert status(STOPPED, "甲烷超了，班长马上停工撤人了") == CONTRADICTED
+    assert status(STOPPED, "大雨天露天矿停了采装") == CONTRADICTED
     assert status(STOPPED, "甲烷超了，班长没让停止作业") == MET  # the terms' own negation still decides
 
 
