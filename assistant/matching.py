@@ -160,24 +160,27 @@ def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=
 
     A stated fact is negated only by a cue before it: in "除尘器没有泄爆" the 没有 belongs to
     泄爆, and the dust collector itself is there."""
-    before, after = segment[max(0, start - 8):start], segment[end:end + 12]
+    # An affirmation may stand further off than a negation: "有出水温度和流量差报警".
+    before, after = segment[max(0, start - 16):start], segment[end:end + 12]
     barrier = None
     for barrier in _CUE_BARRIER.finditer(before):
         pass
     if barrier is not None:
         before = before[barrier.end():]
+    near_before = before[-8:]
     stop = _AFTER_BARRIER.search(after)
     if stop is not None:
         after = after[:stop.start()]
     inf = 99
 
-    def nearest_before(cues):
+    def nearest_before(cues, window=None):
+        window = near_before if window is None else window
         best = inf
         for cue in cues:
-            i = before.rfind(cue)
+            i = window.rfind(cue)
             if i >= 0:
-                distance = len(before) - (i + len(cue))
-                if distance <= _REACH.get(cue, 8):
+                distance = len(window) - (i + len(cue))
+                if distance <= _REACH.get(cue, 16):
                     best = min(best, distance)
         return best
 
@@ -198,7 +201,7 @@ def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=
         return min(nearest_before(NEG_BEFORE), far), nearest_before(POS_BEFORE)
     neg = min(nearest_before(NEG_BEFORE), far,
               nearest_after(after_cues if after_cues is not None else NEG_AFTER, skip_paperwork=names_no_paperwork))
-    pos = min(nearest_before(POS_BEFORE), nearest_after(POS_AFTER))
+    pos = min(nearest_before(POS_BEFORE, before), nearest_after(POS_AFTER))
     return neg, pos
 
 

@@ -76,3 +76,12 @@ def test_a_negation_of_a_longer_word_of_another_condition_does_not_deny_a_stated
     # … but within the branch it belongs to the certificate: the work is just not stated.
     result = evaluate_alternative(branch, prepare("师傅没考过特种作业操作证"))
     assert result.status == "open" and [e.status for e in result.evidence] == [UNKNOWN, MET]
+
+
+ALARM = Condition("未设置监测报警装置", MISSING, terms=("报警",))
+
+
+def test_an_affirmation_may_stand_further_off_than_a_negation():
+    assert status(ALARM, "压铸机冷却水有出水温度和流量差报警") == CONTRADICTED
+    assert status(ALARM, "有台压铸机冷却水的流量差报警没装") == MET
+    assert status(ALARM, "有出水温度的监测，就是流量差没报警") == MET
