@@ -45,10 +45,10 @@ NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不�
 _MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
 # Longer units first: "300mm" must not be read as 300 m.
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|分钟|min|天|月|年|倍|吨|t|层|级)?")
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|分钟|min|天|月|年|倍|万吨|吨|t|层|级|方)?")
 # Spoken numbers: 五个人, 十几米 (at least 11), 三十多人, 二十来个, 一点二, 三成 (30%).
-_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?)(几|多|来)?\s*"
-                        r"(个|人|名|台|米|层|倍|天|年|月|小时|分钟|级|吨|成)")
+_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百千][零〇一二两三四五六七八九十百千]*(?:点[零〇一二三四五六七八九]+)?)(几|多|来)?\s*"
+                        r"(个|人|名|台|米|层|倍|天|年|月|小时|分钟|级|万吨|吨|成|方)")
 _CN_DECIMALS = {"零": "0", "〇": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",
                 "八": "8", "九": "9"}
 # A cue does not reach across these: in "没有支护的基坑旁边堆土" the 没有 is about 支护, not 堆土.
@@ -248,7 +248,8 @@ def _numbers(segment: str) -> list[tuple[float, str, int]]:
         if unit == "成":  # 三成 = 30%
             value, unit = value * 10, "%"
         out.append((value, unit, m.start()))
-    return out
+    # 30万吨 = 300000 t, so that it compares with figures in tonnes.
+    return [(v * 10000, "吨", pos) if u == "万吨" else (v, u, pos) for v, u, pos in out]
 
 
 def spoken_number(numeral: str, approx: str = "") -> float | None:
@@ -271,9 +272,14 @@ def spoken_number(numeral: str, approx: str = "") -> float | None:
 
 # A stated limit and the actual figure in the same description ("核定2人，现场5人"): the text gets
 # the comparison spelled out so that criteria about exceeding a limit can be matched.
-_LIMIT_WORDS = ("核定", "额定", "设计", "限员", "定员", "核载", "限载", "允许", "规定", "批准", "许可")
+_LIMIT_WORDS = ("核定", "额定", "设计", "限员", "定员", "核载", "限载", "允许", "规定", "批准", "许可", "最多", "上限",
+                "控制值", "控制", "需风量", "需要", "要求")
 _OVER_WORDS = {"人": "超员，超过核定人数", "名": "超员，超过核定人数", "吨": "超载，超过额定载荷",
                "t": "超载，超过额定载荷"}
+
+
+def _figure(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def with_stated_comparisons(text: str) -> str:
@@ -284,24 +290,42 @@ def with_stated_comparisons(text: str) -> str:
                      key=lambda n: n[2])
 
     def lead(i: int) -> str:
-        """The words just before number i, back to the previous number or clause mark (≤ 8 chars)."""
-        pos = numbers[i][2]
-        start = max(pos - 8, numbers[i - 1][2] + 1 if i else 0)
+        """The words just before number i, back to the previous number of its unit or clause mark
+        (≤ 8 chars; "设计一年30万吨": 一年 is no figure of tonnes)."""
+        value, unit, pos = numbers[i]
+        previous = [n[2] for n in numbers[:i] if n[1] == unit]
+        start = max(pos - 8, previous[-1] + 1 if previous else 0)
         return re.split(r"[,，;；。]", text[start:pos])[-1]
+
+    def is_limit(i: int) -> bool:
+        return any(w in lead(i) for w in _LIMIT_WORDS)
 
     notes = []
     for i, (limit, unit, pos) in enumerate(numbers):
         word = next((w for w in _LIMIT_WORDS if w in lead(i)), "") if unit else ""
         if not word:
             continue
-        for j in range(i + 1, len(numbers)):
-            actual, other_unit, _ = numbers[j]
-            if other_unit != unit or any(w in lead(j) for w in _LIMIT_WORDS):
-                continue
-            if actual > limit:
-                over = _OVER_WORDS.get(unit, f"超过{word}值")
-                notes.append(f"（推算：{actual:g}{unit}超过{word}的{limit:g}{unit}，超过{word}，{over}）")
-            break
+        # The actual figure: the next one of the same unit that is no limit, else the one before
+        # ("实际出了38万吨，设计30万吨").
+        later = [j for j in range(i + 1, len(numbers)) if numbers[j][1] == unit and not is_limit(j)]
+        earlier = [j for j in range(i - 1, -1, -1) if numbers[j][1] == unit and not is_limit(j)]
+        if not later and not earlier:
+            continue
+        actual = numbers[(later or earlier)[0]][0]
+        if actual > limit:
+            over = _OVER_WORDS.get(unit, f"超过{word}值")
+            if unit in ("吨", "t") and word in ("设计", "核定", "批准", "许可"):
+                over = f"超能力生产，超过{word}生产能力"  # tonnes against a capacity are output, not a load
+            # Criteria state such excesses as a share: 超过限员规定20%, 超过核定生产能力的110%.
+            short = {"人": "超员", "名": "超员"}.get(unit) or ("超能力" if "能力" in over else "超载" if "超载" in over
+                                                          else f"超过{word}")
+            share = f"{short}{_figure(round((actual - limit) / limit * 100, 1))}%，" \
+                    f"为{word}{'能力' if '能力' in over else '值'}的{_figure(round(actual / limit * 100, 1))}%" \
+                if limit > 0 else ""
+            notes.append(f"（推算：{_figure(actual)}{unit}超过{word}的{_figure(limit)}{unit}，超过{word}，{over}；{share}）")
+        elif actual < limit:
+            value = word if word.endswith("值") else word + "值"
+            notes.append(f"（推算：{_figure(actual)}{unit}低于{word}的{_figure(limit)}{unit}，小于{value}，低于{value}）")
     return text + "".join(notes)
 
 

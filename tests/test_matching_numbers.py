@@ -50,3 +50,23 @@ def test_no_comparison_when_within_the_limit_or_other_units(text):
 def test_head_counts_in_ge_and_ren_are_compared():
     augmented = with_stated_comparisons(prepare("装药工房定员两个，我进去数了五个人在干活"))
     assert "超员" in augmented
+
+
+@pytest.mark.parametrize("text, words", [
+    ("石灰石矿设计一年30万吨，去年实际出了38万吨", "超能力26.7%"),   # 万吨, a year in between
+    ("去年实际出了38万吨，设计能力30万吨", "超过设计"),               # the limit stated after
+    ("矿上核定能力九十万吨，今年已经出了一百零五万吨", "为核定能力的116.7%"),  # spoken, with 零
+    ("规定单班最多35人，今天早班下去了46个", "超员31.4%"),
+])
+def test_an_excess_is_also_stated_as_a_share_of_the_limit(text, words):
+    assert words in with_stated_comparisons(prepare(text))
+
+
+def test_a_figure_short_of_a_required_minimum_is_spelled_out():
+    augmented = with_stated_comparisons(prepare("浸润线埋深只有3米，控制值是6米"))
+    assert "低于控制值" in augmented and "超过" not in augmented
+
+
+def test_a_figure_within_the_limit_says_no_excess():
+    augmented = with_stated_comparisons(prepare("运人车核载22人，今天坐了20人"))
+    assert "超员" not in augmented and "低于核载" in augmented
