@@ -62,6 +62,7 @@ def test_pinyin_slips_are_repaired_but_real_words_are_kept():
     assert prepare("回风巷瓦丝1.2") == prepare("回风巷瓦斯1.2")
     assert "防爆" in prepare("除尘器里的灯不是防暴的")
     assert "联锁" in prepare("报警和风机没连锁") and "连锁店" in prepare("连锁店的仓库")
+    assert "安全阀" in prepare("锅炉的安全伐堵死了") and "砍伐" in prepare("砍伐树木")
 
 
 def test_a_negation_of_a_longer_word_of_another_condition_does_not_deny_a_stated_fact():
