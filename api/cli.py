@@ -261,18 +261,23 @@ def eval_retrieval(data_path: Path | None, out_path: Path, modes: str, check_flo
 
 
 @eval_group.command("classify")
-@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, help="评测集（默认 eval/data/classify.jsonl）")
-@click.option("--out", "out_path", type=click.Path(path_type=Path), default=Path("eval/reports/classify.json"))
+@click.option("--set", "set_name", type=click.Choice(["classify", "classify_blind"]), default="classify",
+              show_default=True, help="评测集：团队集，或只依据标准原文盲写的集（也决定 floors.json 中的下限）")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, help="改用此文件作评测集")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="报告（默认 eval/reports/<评测集>.json）")
 @click.option("--check-floors", is_flag=True, help="低于 eval/floors.json 的下限时以非零退出")
-def eval_classify(data_path: Path | None, out_path: Path, check_floors: bool) -> None:
+def eval_classify(set_name: str, data_path: Path | None, out_path: Path | None, check_floors: bool) -> None:
     """判定评测：准确率、各标签P/R/F1、重大隐患召回、误判重大率、条款命中、改写一致性。"""
     from api.services import build_classifier
     from eval.classify import below_floors, evaluate, format_report, load_situations
     from eval.retrieval import load_floors
 
     classifier = build_classifier(open_current_index(with_models=True))
-    report = evaluate(classifier, load_situations(data_path))
-    finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors()), check_floors)
+    report = evaluate(classifier, load_situations(data_path, set_name))
+    out_path = out_path or Path(f"eval/reports/{set_name.replace('_', '-')}.json")
+    finish_eval(report, out_path, format_report(report), lambda: below_floors(report, load_floors(), set_name),
+                check_floors)
 
 
 @main.command()

@@ -14,8 +14,10 @@ from eval.floor_check import floor_problems
 LABELS = ("major", "general", "insufficient", "out_of_scope")
 
 
-def load_situations(path: Path | None = None) -> list[dict]:
-    return load_jsonl("classify", path)
+def load_situations(path: Path | None = None, set_name: str = "classify") -> list[dict]:
+    """The team set (`classify`), the blind one (`classify_blind`, written from the standards'
+    text alone, without the team set, the annotations or the classifier), or the file at `path`."""
+    return load_jsonl(set_name, path)
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -93,5 +95,5 @@ def format_report(report: dict) -> str:
 FLOOR_KEYS = ("accuracy", "major_recall", "hit@1", "hit@3", "consistency")
 
 
-def below_floors(report: dict, floors: dict) -> list[str]:
-    return floor_problems(report, floors.get("classify") or {}, ("false_major_rate",))
+def below_floors(report: dict, floors: dict, set_name: str = "classify") -> list[str]:
+    return floor_problems(report, floors.get(set_name) or {}, ("false_major_rate",))
