@@ -316,16 +316,16 @@ def with_stated_comparisons(text: str) -> str:
             over = _OVER_WORDS.get(unit, f"超过{word}值")
             if unit in ("吨", "t") and word in ("设计", "核定", "批准", "许可"):
                 over = f"超能力生产，超过{word}生产能力"  # tonnes against a capacity are output, not a load
-            # Criteria state such excesses as a share: 超过限员规定20%, 超过核定生产能力的110%.
+            # Criteria state such excesses as a share: 超过限员规定20%, 超核定能力10%.
             short = {"人": "超员", "名": "超员"}.get(unit) or ("超能力" if "能力" in over else "超载" if "超载" in over
                                                           else f"超过{word}")
-            share = f"{short}{_figure(round((actual - limit) / limit * 100, 1))}%，" \
-                    f"为{word}{'能力' if '能力' in over else '值'}的{_figure(round(actual / limit * 100, 1))}%" \
-                if limit > 0 else ""
+            share = f"{short}{_figure(round((actual - limit) / limit * 100, 1))}%" if limit > 0 else ""
             notes.append(f"（推算：{_figure(actual)}{unit}超过{word}的{_figure(limit)}{unit}，超过{word}，{over}；{share}）")
         elif actual < limit:
             value = word if word.endswith("值") else word + "值"
-            notes.append(f"（推算：{_figure(actual)}{unit}低于{word}的{_figure(limit)}{unit}，小于{value}，低于{value}）")
+            within = "未超员，" if unit in ("人", "名") else ""
+            notes.append(f"（推算：{_figure(actual)}{unit}低于{word}的{_figure(limit)}{unit}，小于{value}，低于{value}，"
+                         f"{within}未超过{word}）")
     return text + "".join(notes)
 
 
