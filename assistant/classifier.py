@@ -132,7 +132,7 @@ def _out_of_service(text: str) -> str:
 # Words of an estimate rather than a finding ("有点歪", "人挺多", "少了几个"): the deciding fact
 # was not measured, so the assistant asks for it instead of calling the hazard general.
 HEDGES = ("有点", "有些", "挺多", "挺大", "挺高", "好像", "看着", "看起来", "似乎", "可能", "不太", "几个", "几台",
-          "一部分", "大概", "差不多")
+          "一部分", "大概", "差不多", "不知道", "不清楚", "不确定", "说不清", "没问", "没看到", "一些", "好多")
 
 
 def _masked(text: str, words) -> str:
@@ -159,7 +159,7 @@ def _hedged(text: str) -> bool:
 
 # Estimates that leave a defect unconfirmed ("刹车不太好使", "好像有点问题"); 可能 is left out,
 # criteria speak of places where gas 可能 leak.
-GUESSES = ("不太", "好像", "似乎", "有点")
+GUESSES = ("不太", "好像", "似乎", "有点", "没看到", "没看见", "不知道", "不清楚", "不确定", "说不清", "没注意")
 
 
 def _guessed_defects(best: AlternativeResult, text: str) -> list[Evidence]:

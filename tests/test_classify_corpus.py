@@ -121,3 +121,8 @@ def test_a_crowded_places_exit_goes_to_the_fire_standard_a_mines_does_not(classi
 def test_an_emergency_shower_is_no_fire_sprinkler(classifier):
     d = classifier.classify("冷库氨机房门口的应急喷淋水压不够")
     assert d.label == "general" and "GB 35181" not in d.explanation
+
+
+def test_not_seeing_something_is_asked_about_not_taken_as_missing(classifier):
+    assert classifier.classify("布袋除尘器上没看到泄爆片，是铝粉的").label == "insufficient"
+    assert classifier.classify("铝粉布袋除尘器没有泄爆片").label == "major"
