@@ -186,6 +186,15 @@ def _touches_the_hazard(best: AlternativeResult) -> bool:
         or any(e.condition.kind == NUMBER for e in best.unknown)
 
 
+def _worth_asking(best: AlternativeResult, text: str) -> bool:
+    """An open branch worth follow-up questions: half its facts stated and the hazard touched, or
+    its deciding quantity named without a figure ("超核定能力了", "人比定员多")."""
+    if best.coverage >= _MIN_OPEN_COVERAGE and (_touches_the_hazard(best) or _hedged(text)):
+        return True
+    return any(e.partly and e.condition.kind == NUMBER for e in best.unknown) \
+        and len(best.unknown) == 1 and not best.contradicted
+
+
 class InputError(ValueError):
     pass
 
@@ -359,6 +368,13 @@ class Classifier:
                 base.confidence = 0.6
                 return self._major_assuming_trade(base, met, related)
         decided = self._decide(base, matches, met, related, unavailable, text)
+        if decided.label == GENERAL and not industries and not unavailable and not decided.nearest:
+            # No criterion of the plain trades comes near, but one of a trade the description does
+            # not name might ("今年产量超核定能力了"): the trade is then a deciding fact to ask for.
+            trade = self._open_in_any_trade(finding, text, domains, hits)
+            if trade is not None:
+                decided = self._insufficient(decided, [trade])
+                decided.questions.insert(0, self._trade_question([trade]))
         if decided.label == GENERAL and minor:
             decided.explanation += self._minor_note(minor)
         if self.adjudicator is not None and related:
@@ -403,6 +419,19 @@ class Classifier:
                        and not set(m.criterion.industries) <= self.general_industries),
                       key=lambda m: (m.rank, -m.best.coverage))
 
+    def _open_in_any_trade(self, finding: str, text: str, domains: list[str], hits) -> CriterionMatch | None:
+        """The first retrieved trade criterion that the description comes near enough to ask about."""
+        everyone = list(self.industry_cues)
+        near = [m for m in self._candidates(finding, text, everyone, domains, hits, max_rank=_TRADE_RANK)
+                if m.status == "open" and m.criterion.annotated and _worth_asking(m.best, text)
+                and not set(m.criterion.industries) <= self.general_industries]
+        return max(near, key=lambda m: m.relevance) if near else None
+
+    @staticmethod
+    def _trade_question(matches: list[CriterionMatch]) -> str:
+        trades = "、".join(dict.fromkeys(i for m in matches for i in m.criterion.industries))
+        return f"该单位是否属于{trades}行业？描述中未说明行业，不同行业适用不同的判定标准。"
+
     def _major_assuming_trade(self, f: Finding, met: list[CriterionMatch], related) -> Finding:
         f = self._major(f, met, related)
         f.confidence = 0.6
@@ -426,8 +455,7 @@ class Classifier:
         top = nearest[0] if nearest else None
         if unavailable and (top is None or top.status != "failed"):
             return self._unavailable(base, nearest)
-        if top is not None and top.status == "open" and top.best.coverage >= _MIN_OPEN_COVERAGE \
-                and (_touches_the_hazard(top.best) or _hedged(text)):
+        if top is not None and top.status == "open" and _worth_asking(top.best, text):
             return self._insufficient(base, nearest)
         if nearest or base.industries or base.domains or any(cue in text for cue in HAZARD_CUES) \
                 or self._names_a_workplace_defect(text):

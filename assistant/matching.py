@@ -73,6 +73,7 @@ class Evidence:
     condition: Condition
     status: str
     span: str = ""  # the part of the input that decided it
+    partly: bool = False  # unknown, but the description names it (a quantity without its figure)
 
     def to_dict(self) -> dict:
         return {"fact": self.condition.fact, "status": self.status, "evidence": self.span,
@@ -389,7 +390,8 @@ def _evaluate_terms(condition: Condition, text: str) -> Evidence:
                 value = min(numbers)[1]
                 return Evidence(condition, MET if _compare(value, condition.op, condition.value) else CONTRADICTED,
                                 segment)
-        return Evidence(condition, UNKNOWN)
+        # The quantity is named without a figure ("产量超核定能力了"): unknown, but worth asking for.
+        return Evidence(condition, UNKNOWN, hits[0][2] if hits else "", partly=bool(hits))
     if condition.kind == MISSING:
         # A curated opposite ("办了使用登记") is more specific than a negation near a shared word
         # ("登记标志没挂出来"): it decides first.

@@ -126,3 +126,10 @@ def test_an_emergency_shower_is_no_fire_sprinkler(classifier):
 def test_not_seeing_something_is_asked_about_not_taken_as_missing(classifier):
     assert classifier.classify("布袋除尘器上没看到泄爆片，是铝粉的").label == "insufficient"
     assert classifier.classify("铝粉布袋除尘器没有泄爆片").label == "major"
+
+
+def test_a_trade_quantity_named_without_trade_or_figure_asks_for_both(classifier):
+    d = classifier.classify("今年产量超核定能力了")
+    assert d.label == "insufficient"
+    questions = d.findings[0].questions
+    assert "煤矿" in questions[0] and any("百分之多少" in q for q in questions[1:])
