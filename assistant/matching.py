@@ -325,8 +325,10 @@ def with_stated_comparisons(text: str) -> str:
         elif actual < limit:
             value = word if word.endswith("值") else word + "值"
             within = "未超员，" if unit in ("人", "名") else ""
+            # Minimums are stated as a share too: 实际供风量小于需风量的75%.
+            share = f"；为{word}的{_figure(round(actual / limit * 100, 1))}%" if limit > 0 else ""
             notes.append(f"（推算：{_figure(actual)}{unit}低于{word}的{_figure(limit)}{unit}，小于{value}，低于{value}，"
-                         f"{within}未超过{word}）")
+                         f"{within}未超过{word}{share}）")
     return text + "".join(notes)
 
 

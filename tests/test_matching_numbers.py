@@ -75,3 +75,8 @@ def test_a_figure_within_the_limit_says_no_excess():
     augmented = with_stated_comparisons(prepare("运人车核载22人，今天坐了20人"))
     assert "低于核载" in augmented and "未超员" in augmented
     assert not re.search(r"(?<!未)(超过|超员)", augmented), augmented
+
+
+def test_a_shortfall_is_also_stated_as_a_share_of_the_requirement():
+    augmented = with_stated_comparisons(prepare("掘进工作面需风量600方每分，实测才400方"))
+    assert "为需风量的66.7%" in augmented
