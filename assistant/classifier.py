@@ -398,8 +398,9 @@ class Classifier:
         return needed, minor
 
     def _minor_note(self, slugs: list[str]) -> str:
-        names = "、".join(f"《{self.store.documents[s].title}》" for s in slugs)
-        return (f"灭火器等单项消防器材问题按一般事故隐患处理、立即整改；是否构成重大隐患应依据{names}判定，"
+        docs = [self.store.documents[s] for s in slugs]
+        names = "、".join(f"《{d.title}》（{d.doc_number}）" if d.doc_number else f"《{d.title}》" for d in docs)
+        return (f"。灭火器等单项消防器材问题按一般事故隐患处理、立即整改；是否构成重大隐患应依据{names}判定，"
                 "该标准正文未收录于本系统，如场所还存在其他消防问题，请对照标准原文综合判定。")
 
     def _criteria_hits(self, finding: str):
