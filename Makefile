@@ -30,6 +30,7 @@ test: install
 eval: ingest
 	$(BIN)/hazard eval retrieval --check-floors
 	$(BIN)/hazard eval classify --check-floors
+	$(BIN)/hazard eval classify --set classify_blind --check-floors
 	$(BIN)/hazard eval chat --check-floors
 	$(BIN)/hazard eval answer --check-floors
 	$(BIN)/hazard eval quiz --check-floors
