@@ -137,7 +137,7 @@ _OBJECT_TAKING = {"没有", "没", "未", "也没", "都没", "啥都没", "缺"
 _VERB_AFTER_NEGATION = re.compile(
     r"^(有|了|啊|呢|的|过|装|设|配|采取|落实|建立|制定|安装|设置|检测|检查|校验|检验|投用|投入|使用|开|做|按|经|"
     r"取得|考|持|办|到位|到|齐|用|带|戴|系|挂|接|执行|实施|进行|审批|验收|登记|培训|备案|监护|测|通风|处理|撤|停|"
-    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超|建成|建|形成|留设|留|编制|编|制定|报|上报|批准|批)")
+    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超|建成|建|形成|留设|留|编制|编|制定|报|上报|批准|批|搞|弄|做|打|施工|放|插|夹|垫)")
 
 
 _NOT_WORD = re.compile(r"^[^\u4e00-\u9fff0-9a-z]+")
@@ -275,6 +275,9 @@ def spoken_number(numeral: str, approx: str = "") -> float | None:
 # the comparison spelled out so that criteria about exceeding a limit can be matched.
 _LIMIT_WORDS = ("核定", "额定", "设计", "限员", "定员", "核载", "限载", "允许", "规定", "批准", "许可", "最多", "上限",
                 "控制值", "控制", "需风量", "需要", "要求")
+_READING_WORDS = ("实际", "实测", "测得", "现在", "目前", "运行", "显示", "读数", "表上")
+_RATED_DEVICE = re.compile(r"(\d+(?:\.\d+)?\s*(?:吨|t)的?(?:天车|行车|桥吊|航吊|门吊|起重机|吊车|塔吊|电动葫芦|葫芦|叉车))")
+_QUANTITIES = ("压力", "温度", "载荷", "起重量", "重量", "速度", "浓度", "液位", "电流", "电压", "流量")
 _OVER_WORDS = {"人": "超员，超过核定人数", "名": "超员，超过核定人数", "吨": "超载，超过额定载荷",
                "t": "超载，超过额定载荷"}
 
@@ -286,8 +289,10 @@ def _figure(value: float) -> str:
 def with_stated_comparisons(text: str) -> str:
     """`text` (prepared) plus "（推算：5人超过核定的2人，超员…）" for each limit that a figure of the
     same unit in the text exceeds."""
+    # "5吨的天车" states the rating of the crane: read it as 额定5吨.
+    scan = _RATED_DEVICE.sub(r"额定\1", text)
     # 定员两个 … 五个人: 个 and 名 count people when compared with people.
-    numbers = sorted(((v, "人" if u in ("个", "名") else u, pos) for v, u, pos in _numbers(text)),
+    numbers = sorted(((v, "人" if u in ("个", "名") else u, pos) for v, u, pos in _numbers(scan)),
                      key=lambda n: n[2])
 
     def lead(i: int) -> str:
@@ -296,20 +301,33 @@ def with_stated_comparisons(text: str) -> str:
         value, unit, pos = numbers[i]
         previous = [n[2] for n in numbers[:i] if n[1] == unit]
         start = max(pos - 8, previous[-1] + 1 if previous else 0)
-        return re.split(r"[,，;；。]", text[start:pos])[-1]
+        return re.split(r"[,，;；。]", scan[start:pos])[-1]
 
     def is_limit(i: int) -> bool:
         return any(w in lead(i) for w in _LIMIT_WORDS)
 
+    def quantity(i: int) -> str:
+        return next((q for q in _QUANTITIES if q in lead(i)), "")
+
+    def same_kind(i: int, j: int) -> bool:
+        # Figures without a unit ("额定压力1.25，运行压力1.4") compare only when both name one quantity.
+        # A figure without a unit ("额定压力1.25MPa，压力表显示1.6") compares only when both name one
+        # quantity, or the second is read off the same thing (实际, 显示 …).
+        if numbers[j][1] == numbers[i][1] != "":
+            return True
+        if numbers[j][1] and numbers[i][1]:
+            return False
+        return quantity(j) == quantity(i) or (not quantity(j) and any(w in lead(j) for w in _READING_WORDS))
+
     notes = []
     for i, (limit, unit, pos) in enumerate(numbers):
-        word = next((w for w in _LIMIT_WORDS if w in lead(i)), "") if unit else ""
+        word = next((w for w in _LIMIT_WORDS if w in lead(i)), "") if unit or quantity(i) else ""
         if not word:
             continue
         # The actual figure: the next one of the same unit that is no limit, else the one before
         # ("实际出了38万吨，设计30万吨").
-        later = [j for j in range(i + 1, len(numbers)) if numbers[j][1] == unit and not is_limit(j)]
-        earlier = [j for j in range(i - 1, -1, -1) if numbers[j][1] == unit and not is_limit(j)]
+        later = [j for j in range(i + 1, len(numbers)) if same_kind(i, j) and not is_limit(j)]
+        earlier = [j for j in range(i - 1, -1, -1) if same_kind(i, j) and not is_limit(j)]
         if not later and not earlier:
             continue
         actual = numbers[(later or earlier)[0]][0]

@@ -20,7 +20,7 @@ from assistant.criteria import (
     criterion_status,
     parse_alternative,
 )
-from assistant.matching import evaluate_alternative, prepare
+from assistant.matching import evaluate_alternative, prepare, with_stated_comparisons
 
 
 def check(store, annotations: dict, scopes: dict) -> list[str]:
@@ -48,7 +48,8 @@ def check(store, annotations: dict, scopes: dict) -> list[str]:
                     problems.append(f"{cid}: number condition {cond.fact!r} needs op and value")
         for expected, situations in (data.get("examples") or {}).items():
             for situation in situations or []:
-                got = criterion_status([evaluate_alternative(a, prepare(situation)) for a in alternatives])
+                text = with_stated_comparisons(prepare(situation))  # as the classifier sees it
+                got = criterion_status([evaluate_alternative(a, text) for a in alternatives])
                 if got != expected:
                     problems.append(f"{cid}: example expected {expected}, got {got}: {situation}")
     return problems

@@ -80,3 +80,15 @@ def test_a_figure_within_the_limit_says_no_excess():
 def test_a_shortfall_is_also_stated_as_a_share_of_the_requirement():
     augmented = with_stated_comparisons(prepare("掘进工作面需风量600方每分，实测才400方"))
     assert "为需风量的66.7%" in augmented
+
+
+@pytest.mark.parametrize("text", ["锅炉额定压力1.25，现在运行压力1.4", "容器设计压力1.6，实际1.8",
+                                  "锅炉额定压力1.25MPa，现场压力表显示1.6", "这台5吨的天车吊了8吨的模具"])
+def test_figures_without_a_unit_compare_when_they_name_one_quantity(text):
+    assert "超过" in with_stated_comparisons(prepare(text))
+
+
+@pytest.mark.parametrize("text", ["额定压力1.25，温度30", "设计压力1.6，有3台", "额定压力1.25，运行压力1.0",
+                                  "额定压力1.25MPa，有3台", "这台5吨的天车吊了3吨"])
+def test_figures_without_a_unit_of_another_quantity_or_lower_state_no_excess(text):
+    assert not re.search(r"(?<!未)超过", with_stated_comparisons(prepare(text)))
