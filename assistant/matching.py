@@ -45,14 +45,18 @@ NOT_CUES = ("不同", "不少", "不断", "不仅", "不得不", "不锈", "不�
 _MASK = "\u2400"
 SEGMENT = re.compile(r"[，,。；;！!？?\n]|但是|但|不过")
 # Longer units first: "300mm" must not be read as 300 m.
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|分钟|min|天|月|年|倍|万吨|吨|t|层|级|方)?")
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|mm|mpa|kpa|kwh|kw·h|千瓦时|度|kv|mw|厘米|公分|米|m|人|名|个|台|小时|h|分钟|min|天|月|年|倍|万吨|吨|t|层|级|方)?")
 # Spoken numbers: 五个人, 十几米 (at least 11), 三十多人, 二十来个, 一点二, 三成 (30%).
 _CN_NUMBER = re.compile(r"([一二两三四五六七八九十百千][零〇一二两三四五六七八九十百千]*(?:点[零〇一二三四五六七八九]+)?)(几|多|来)?\s*"
-                        r"(个|人|名|台|米|层|倍|天|年|月|小时|分钟|级|万吨|吨|成|方)")
+                        r"(个|人|名|台|米|层|倍|天|年|月|小时|分钟|级|万吨|吨|成|方|千瓦时|度)")
+# 二三十米: a span of two neighbouring figures (20 to 30).
+_CN_SPAN = re.compile(r"^([一二三四五六七八])([二三四五六七八九])([十百千]?)$")
 _CN_DECIMALS = {"零": "0", "〇": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7",
                 "八": "8", "九": "9"}
 # A cue does not reach across these: in "没有支护的基坑旁边堆土" the 没有 is about 支护, not 堆土.
 _CUE_BARRIER = re.compile(r"[的就把还]")
+# "没装固定的报警器": the 的 of a plain attribute keeps the negation on the thing it describes.
+_ATTRIBUTE = re.compile(r"(固定|专门|专用|单独|独立|正规|合格|有效|像样|完整|足够|必要|相应|配套|可靠|正式)的")
 _AFTER_BARRIER = re.compile(r"[的把]")  # "证早就过期了": 就 after a term does not cut the cue off
 
 
@@ -137,7 +141,7 @@ _OBJECT_TAKING = {"没有", "没", "未", "也没", "都没", "啥都没", "缺"
 _VERB_AFTER_NEGATION = re.compile(
     r"^(有|了|啊|呢|的|过|装|设|配|采取|落实|建立|制定|安装|设置|检测|检查|校验|检验|投用|投入|使用|开|做|按|经|"
     r"取得|考|持|办|到位|到|齐|用|带|戴|系|挂|接|执行|实施|进行|审批|验收|登记|培训|备案|监护|测|通风|处理|撤|停|"
-    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超|建成|建|形成|留设|留|编制|编|制定|报|上报|批准|批|搞|弄|做|打|施工|放|插|夹|垫)")
+    r"达到|达|满足|符合|通过|开展|及时|按照|按规定|超|建成|建|形成|留设|留|编制|编|制定|报|上报|批准|批|搞|弄|做|打|施工|放|插|夹|垫|拿|领)")
 
 
 _NOT_WORD = re.compile(r"^[^\u4e00-\u9fff0-9a-z]+")
@@ -164,7 +168,7 @@ def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=
     # An affirmation may stand further off than a negation: "有出水温度和流量差报警".
     before, after = segment[max(0, start - 16):start], segment[end:end + 12]
     barrier = None
-    for barrier in _CUE_BARRIER.finditer(before):
+    for barrier in _CUE_BARRIER.finditer(_ATTRIBUTE.sub(lambda m: m[1] + _MASK, before)):
         pass
     if barrier is not None:
         before = before[barrier.end():]
@@ -215,25 +219,52 @@ def find_term(text: str, terms: tuple[str, ...], before_only: bool = False,
     """Occurrences of any term: (term, polarity, segment); polarity is neg | pos | neutral, or
     self for a term that is itself a negative statement (无证, 没人看着)."""
     # Most calls find nothing: test the whole text once before walking its segments.
-    present = [(term, key) for term, key in _keyed(terms) if key in text]
-    if not present:
+    keyed = _keyed(terms)
+    present = [(term, key) for term, key in keyed if key in text]
+    # "塔吊的司机", "隐患排查治理的制度": a 的 inside a term of three or more characters.
+    loose = [] if "的" not in text else \
+        [(term, key) for term, key in keyed if len(key) >= 3 and key not in text and key in _without_de(text)[0]]
+    if not present and not loose:
         return []
     found = []
     for seg_start, segment in _segments(text):
         view = None
-        for term, key in present:
-            idx = segment.find(key)
-            while idx >= 0:
-                if _self_negated(key):
-                    polarity = "self"  # the term itself says "not …" (无证, 没人看着)
-                else:
-                    view = view or _cue_view(segment)
-                    neg, pos = _polarity(view, idx, idx + len(key), before_only, after_cues)
-                    # On a tie the negation wins: 有 sits inside 没有.
-                    polarity = "neutral" if neg == pos == 99 else "neg" if neg <= pos else "pos"
-                found.append((term, polarity, segment.strip()))
-                idx = segment.find(key, idx + len(key))
+        for term, key, start, end in _occurrences(segment, present, loose):
+            if _self_negated(key):
+                polarity = "self"  # the term itself says "not …" (无证, 没人看着)
+            else:
+                view = view or _cue_view(segment)
+                neg, pos = _polarity(view, start, end, before_only, after_cues)
+                # On a tie the negation wins: 有 sits inside 没有.
+                polarity = "neutral" if neg == pos == 99 else "neg" if neg <= pos else "pos"
+            found.append((term, polarity, segment.strip()))
     return found
+
+
+def _occurrences(segment: str, present, loose):
+    """(term, key, start, end) of each place a term occurs in the segment; a loose term may have
+    one 的 inside it."""
+    for term, key in present:
+        idx = segment.find(key)
+        while idx >= 0:
+            yield term, key, idx, idx + len(key)
+            idx = segment.find(key, idx + len(key))
+    if loose:
+        bare, where = _without_de(segment)
+        for term, key in loose:
+            idx = bare.find(key)
+            while idx >= 0:
+                start, end = where[idx], where[idx + len(key) - 1] + 1
+                if end - start == len(key) + 1:  # exactly one 的, inside the term
+                    yield term, key, start, end
+                idx = bare.find(key, idx + len(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _without_de(text: str) -> tuple[str, tuple[int, ...]]:
+    """The text without 的, and each kept character's position in the original."""
+    where = tuple(i for i, ch in enumerate(text) if ch != "的")
+    return "".join(text[i] for i in where), where
 
 
 def _numbers(segment: str) -> list[tuple[float, str, int]]:
@@ -242,10 +273,15 @@ def _numbers(segment: str) -> list[tuple[float, str, int]]:
         segment = segment.replace(wordy, unit + " " * (len(wordy) - len(unit)))
     out = [(float(m.group(1)), (m.group(2) or "").lower(), m.start()) for m in _NUMBER.finditer(segment)]
     for m in _CN_NUMBER.finditer(segment):
+        unit = m.group(3)
+        span = _CN_SPAN.match(m.group(1))
+        if span and "一二三四五六七八九".index(span[2]) == "一二三四五六七八九".index(span[1]) + 1:
+            # Both ends at one position: a comparison holds only if it holds for both.
+            out += [(spoken_number(span[1] + span[3]), unit, m.start()), (spoken_number(span[2] + span[3]), unit, m.start())]
+            continue
         value = spoken_number(m.group(1), m.group(2) or "")
         if value is None:
             continue
-        unit = m.group(3)
         if unit == "成":  # 三成 = 30%
             value, unit = value * 10, "%"
         out.append((value, unit, m.start()))
@@ -406,10 +442,13 @@ def _evaluate_terms(condition: Condition, text: str) -> Evidence:
             at = segment.find(term_key(term))
             numbers = [(abs(pos - at), n) for n, u, pos in _numbers(segment) if not units or u in units]
             if numbers and condition.value is not None:
-                # The number nearest to the quantity it measures ("±800kV换流变乙炔3" → 3).
-                value = min(numbers)[1]
-                return Evidence(condition, MET if _compare(value, condition.op, condition.value) else CONTRADICTED,
-                                segment)
+                # The number nearest to the quantity it measures ("±800kV换流变乙炔3" → 3); a span
+                # (二三十米) decides only when both its ends agree.
+                nearest = min(numbers)[0]
+                verdicts = {_compare(n, condition.op, condition.value) for d, n in numbers if d == nearest}
+                if len(verdicts) > 1:
+                    return Evidence(condition, UNKNOWN, segment, partly=True)
+                return Evidence(condition, MET if verdicts.pop() else CONTRADICTED, segment)
         # The quantity is named without a figure ("产量超核定能力了"): unknown, but worth asking for.
         return Evidence(condition, UNKNOWN, hits[0][2] if hits else "", partly=bool(hits))
     if condition.kind == MISSING:

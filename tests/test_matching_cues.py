@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.criteria import MISSING, PRESENT, Condition
 from assistant.matching import CONTRADICTED, MET, UNKNOWN, evaluate_condition, prepare
 
@@ -86,3 +88,9 @@ def test_an_affirmation_may_stand_further_off_than_a_negation():
     assert status(ALARM, "压铸机冷却水有出水温度和流量差报警") == CONTRADICTED
     assert status(ALARM, "有台压铸机冷却水的流量差报警没装") == MET
     assert status(ALARM, "有出水温度的监测，就是流量差没报警") == MET
+
+
+@pytest.mark.parametrize("text", ["湿法车间没装固定的气体检测报警", "锂电池没有专门的充电硐室"])
+def test_a_plain_attribute_with_de_keeps_the_negation_on_its_noun(text):
+    condition = Condition("未设置报警或硐室", MISSING, terms=("检测报警", "充电硐室"))
+    assert evaluate_condition(condition, prepare(text)).status == MET

@@ -92,3 +92,19 @@ def test_figures_without_a_unit_compare_when_they_name_one_quantity(text):
                                   "额定压力1.25MPa，有3台", "这台5吨的天车吊了3吨"])
 def test_figures_without_a_unit_of_another_quantity_or_lower_state_no_excess(text):
     assert not re.search(r"(?<!未)超过", with_stated_comparisons(prepare(text)))
+
+
+@pytest.mark.parametrize("text, status", [
+    ("进风井口二三十米堆着柴油桶", MET),          # both ends within 50 m
+    ("进风井口七八十米堆着柴油桶", "contradicted"),
+    ("进风井口五六十米堆着柴油桶", "unknown"),     # the span straddles the limit: ask
+])
+def test_a_spoken_span_decides_only_when_both_ends_agree(text, status):
+    condition = Condition("距离不超过50米", NUMBER, terms=("井口",), op="<=", value=50, unit="m|米")
+    assert evaluate_condition(condition, prepare(text)).status == status
+
+
+@pytest.mark.parametrize("text", ["锂电池三十多度电", "锂电池30kWh", "锂电池30千瓦时"])
+def test_battery_energy_in_du_or_kwh(text):
+    condition = Condition("电量2kWh以上", NUMBER, terms=("锂电池",), op=">=", value=2, unit="kwh|千瓦时|度")
+    assert evaluate_condition(condition, prepare(text)).status == MET
