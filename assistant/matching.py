@@ -383,7 +383,23 @@ def with_stated_comparisons(text: str) -> str:
             share = f"；为{word}的{_figure(round(actual / limit * 100, 1))}%" if limit > 0 else ""
             notes.append(f"（推算：{_figure(actual)}{unit}低于{word}的{_figure(limit)}{unit}，小于{value}，低于{value}，"
                          f"{within}未超过{word}{share}）")
+    notes += _load_within_depth(numbers, lead, scan)
     return text + "".join(notes)
+
+
+def _load_within_depth(numbers, lead, text: str) -> list[str]:
+    """"基坑深3米，堆土离坑边5米": a load beside an excavation is within its reach when it is
+    nearer than the excavation is deep."""
+    metres = [i for i, n in enumerate(numbers) if n[1] in ("米", "m")]
+
+    def is_depth(i: int) -> bool:  # 深3米 or 3米深
+        return "深" in lead(i) or bool(re.match(r"[\d.一二三四五六七八九十两点多]+\s*(?:米|m)深", text[numbers[i][2]:]))
+    depth = next((numbers[i][0] for i in metres if is_depth(i)), None)
+    gap = next((numbers[i][0] for i in metres if re.search(r"[离距]", lead(i)) and "深" not in lead(i)), None)
+    if depth is None or gap is None:
+        return []
+    where = "大于开挖深度，在开挖深度范围以外" if gap > depth else "在开挖深度范围内"
+    return [f"（推算：堆载距坑边{_figure(gap)}米，开挖深度{_figure(depth)}米，{where}）"]
 
 
 def _units(unit: str) -> set[str]:

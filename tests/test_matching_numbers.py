@@ -108,3 +108,15 @@ def test_a_spoken_span_decides_only_when_both_ends_agree(text, status):
 def test_battery_energy_in_du_or_kwh(text):
     condition = Condition("电量2kWh以上", NUMBER, terms=("锂电池",), op=">=", value=2, unit="kwh|千瓦时|度")
     assert evaluate_condition(condition, prepare(text)).status == MET
+
+
+@pytest.mark.parametrize("text, words", [
+    ("基坑深3米放坡开挖，堆土离坑边5米", "在开挖深度范围以外"),
+    ("沟槽挖了4米深，土就堆在距槽边2米的地方", "在开挖深度范围内"),
+])
+def test_a_load_beside_an_excavation_is_compared_with_its_depth(text, words):
+    assert words in with_stated_comparisons(prepare(text))
+
+
+def test_no_depth_comparison_without_both_figures():
+    assert "开挖深度" not in with_stated_comparisons(prepare("堆土离坑边5米"))
