@@ -25,13 +25,15 @@ NEG_AFTER = ("没有", "啥都没", "都没", "也没", "都不", "没", "缺失
              "未", "被拆", "拆了", "拆掉", "停用", "关闭", "关了", "短接", "过期", "不合格", "没用", "不用",
              "没开", "不开", "没装", "没配", "没做", "缺", "堵死", "堵住", "堵塞", "封死", "锁死", "挪作他用",
              "停了", "停掉", "断了", "不转", "屏蔽", "旁路", "焊死", "打到手动", "不齐全", "不到位", "不完好",
-             "不正常", "无效", "没反应", "无反应", "卡死", "绑死", "不起跳", "不动作", "启动不了", "锁不上", "不能用")
+             "不正常", "无效", "没反应", "无反应", "卡死", "绑死", "不起跳", "不动作", "启动不了", "锁不上", "不能用",
+             "割了", "割掉", "割断", "甩了", "拆走", "摘了")
 POS_BEFORE = ("已经", "已", "设置了", "装了", "配了", "配备了", "采取了", "安装了", "设有", "配有", "装有",
               "落实了", "做了", "都有", "有")
 POS_AFTER = ("正常", "完好", "有效", "齐全", "合格", "都有", "到位", "在用", "没问题", "好的", "齐")
 # "切断阀测试记录缺了一次", "登记标志没挂": a negation after a record, sign or label is about that
 # paperwork, not about the equipment or act named before it.
 PAPERWORK = ("记录", "台账", "标志", "标识", "标签", "标牌", "牌子", "档案", "资料", "签字")
+PAPER_AFTER = ("作业票", "工作票", "操作票", "审批单", "审批表", "许可票", "记录", "台账")
 # "离浇注跨很远": right after a place, these say the thing is not there (even for stated facts).
 FAR_AFTER = ("很远", "较远", "挺远", "比较远", "远着呢")
 # Single-character prefixes negate only the word they stand before: in "非突出煤层揭煤前没测"
@@ -202,9 +204,12 @@ def _polarity(segment: str, start: int, end: int, before_only: bool, after_cues=
 
     far = nearest_after(FAR_AFTER)
     far = far if far <= 1 else inf
+    # "没办有限空间作业票": a negation before a thing that is followed by its permit or record is
+    # about the paper.
+    neg_before = inf if names_no_paperwork and after.startswith(PAPER_AFTER) else nearest_before(NEG_BEFORE)
     if before_only:
-        return min(nearest_before(NEG_BEFORE), far), nearest_before(POS_BEFORE)
-    neg = min(nearest_before(NEG_BEFORE), far,
+        return min(neg_before, far), nearest_before(POS_BEFORE)
+    neg = min(neg_before, far,
               nearest_after(after_cues if after_cues is not None else NEG_AFTER, skip_paperwork=names_no_paperwork))
     pos = min(nearest_before(POS_BEFORE, before), nearest_after(POS_AFTER))
     return neg, pos
@@ -420,7 +425,8 @@ _STOP_WORK_FACT = re.compile(r"停止作业|停止用电作业|停电撤人|撤�
 KEPT_WORKING = ("还在生产", "照常生产", "正常生产", "继续生产", "照样生产", "接着生产", "还在干", "照样干", "照常干",
                 "继续干", "接着干", "还在作业", "继续作业", "照常作业", "还在施工", "继续施工", "照常施工", "接着施工",
                 "还在采", "还在掘", "继续掘进", "还在打眼", "照常出煤", "还在出煤", "人没撤", "人也没撤", "没撤人",
-                "没停工", "没停产", "没有停产", "也不停", "照干不误", "人还在里面", "还在开工")
+                "没停工", "没停产", "没有停产", "也不停", "照干不误", "人还在里面", "还在开工", "没让撤", "不让撤", "没让停", "不让停",
+                "没叫停", "没叫撤")
 STOPPED_WORK = ("停工撤人", "停产撤人", "停止作业", "停止生产", "已停工", "立即停工", "马上停工", "已经停工", "停了工",
                 "已撤人", "撤出人员", "人员撤出", "人都撤", "撤了人", "人撤了", "已停产", "立即撤人", "马上撤人",
                 "停电撤人", "全部撤出", "停了采", "停了作业", "停了生产", "停了工", "停工了", "停产了", "停止了作业",

@@ -94,3 +94,15 @@ def test_an_affirmation_may_stand_further_off_than_a_negation():
 def test_a_plain_attribute_with_de_keeps_the_negation_on_its_noun(text):
     condition = Condition("未设置报警或硐室", MISSING, terms=("检测报警", "充电硐室"))
     assert evaluate_condition(condition, prepare(text)).status == MET
+
+
+def test_a_negation_before_a_thing_and_its_permit_is_about_the_permit():
+    condition = Condition("开展有限空间作业", PRESENT, terms=("有限空间",))
+    assert evaluate_condition(condition, prepare("进凝汽器作业，没办有限空间作业票")).status == MET
+    assert evaluate_condition(condition, prepare("今天没有有限空间作业")).status == CONTRADICTED
+
+
+@pytest.mark.parametrize("text", ["外架那层的拉结点全割了", "连墙件被人甩了"])
+def test_cut_off_after_a_device_means_it_is_gone(text):
+    condition = Condition("未设置连墙件", MISSING, terms=("拉结点", "连墙件"))
+    assert evaluate_condition(condition, prepare(text)).status == MET
