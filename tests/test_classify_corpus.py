@@ -28,6 +28,11 @@ def test_team_situation_set_meets_the_recorded_floors(report):
     assert below_floors(report, load_floors()) == []
 
 
+def test_blind_situation_set_meets_its_recorded_floors(classifier):
+    blind = evaluate(classifier, load_situations(set_name="classify_blind"))
+    assert below_floors(blind, load_floors(), "classify_blind") == []
+
+
 def test_every_citation_resolves_and_quotes_the_official_text(classifier):
     store = classifier.store
     for item in load_situations():
