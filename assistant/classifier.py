@@ -14,9 +14,10 @@ from .citation import cite
 from .criteria import MISSING, NUMBER, Criterion, Registry, best_alternative
 from .injection import without_instructions
 from .matching import (CONTRADICTED, MET, AlternativeResult, Evidence, evaluate_alternative, evaluate_condition,
-                       find_term, prepare, term_key, with_stated_comparisons)
+                       find_term, prepare, term_key)
 from .model import Citation
 from .normalize import clean_input
+from .quantities import with_stated_comparisons
 from .retrieval import Retriever, SearchFilters
 from .store import ClauseStore
 

@@ -20,7 +20,8 @@ from assistant.criteria import (
     criterion_status,
     parse_alternative,
 )
-from assistant.matching import evaluate_alternative, prepare, with_stated_comparisons
+from assistant.matching import evaluate_alternative, prepare
+from assistant.quantities import with_stated_comparisons
 
 
 def check(store, annotations: dict, scopes: dict) -> list[str]:

@@ -7,14 +7,15 @@ import re
 import pytest
 
 from assistant.criteria import NUMBER, PRESENT, Condition
-from assistant.matching import MET, _numbers, evaluate_condition, prepare, spoken_number, with_stated_comparisons
+from assistant.matching import MET, evaluate_condition, prepare
+from assistant.quantities import figures, spoken_number, with_stated_comparisons
 
 
 @pytest.mark.parametrize("numeral, approx, value", [
     ("十一", "", 11), ("一点二", "", 1.2), ("零点五", "", 0.5), ("十", "几", 11), ("三十", "多", 30),
     ("二十", "来", 20), ("两百", "", 200),
 ])
-def test_spoken_numbers(numeral, approx, value):
+def test_spokenfigures(numeral, approx, value):
     assert spoken_number(numeral, approx) == pytest.approx(value)
 
 
@@ -24,7 +25,7 @@ def test_no_numeral_is_none():
 
 
 def test_three_tenths_is_thirty_percent():
-    assert (30.0, "%") in [(v, u) for v, u, _ in _numbers(prepare("产量超了三成"))]
+    assert (30.0, "%") in [(v, u) for v, u, _ in figures(prepare("产量超了三成"))]
 
 
 def test_ten_odd_minutes_exceed_ten_minutes():
